@@ -1,0 +1,33 @@
+"""Shared fixtures: where the real data is, and skipping cleanly without it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+_REPO = Path(__file__).resolve().parents[1]
+
+
+def real_data_root() -> Path | None:
+    """``MEDPIPE_TEST_DATA``, or ``../shared/data`` beside the repository when it exists."""
+    env = os.environ.get("MEDPIPE_TEST_DATA")
+    if env:
+        return Path(env) if Path(env).is_dir() else None
+    default = _REPO.parent / "shared" / "data"
+    return default if default.is_dir() else None
+
+
+@pytest.fixture(scope="session")
+def real_data() -> Path:
+    """The real-data folder; tests that use it skip with a reason when it is absent."""
+    root = real_data_root()
+    if root is None:
+        pytest.skip("real data not found: set MEDPIPE_TEST_DATA or place shared/data beside the repo")
+    return root
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return _REPO
