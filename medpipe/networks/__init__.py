@@ -1,1 +1,27 @@
-"""medpipe.networks."""
+"""Network architectures, each in its own module; names are re-exported lazily.
+
+``from medpipe.networks import RevUNet`` imports only ``medpipe.networks.rev_unet``.
+Bundle configs refer to these names through ``"_target_": "medpipe.networks.<Name>"``.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_LOCATIONS = {
+    "RevUNet": "medpipe.networks.rev_unet",
+    "RIM": "medpipe.networks.rim",
+    "CIRIM": "medpipe.networks.rim",
+    "ConvGRU": "medpipe.networks.rim",
+    "ConvMGU": "medpipe.networks.rim",
+    "IndRNN": "medpipe.networks.rim",
+    "RecurrentVarNet": "medpipe.networks.recurrent_varnet",
+}
+
+__all__ = sorted(_LOCATIONS)
+
+
+def __getattr__(name: str):
+    if name not in _LOCATIONS:
+        raise AttributeError(f"module 'medpipe.networks' has no attribute {name!r}")
+    return getattr(importlib.import_module(_LOCATIONS[name]), name)
