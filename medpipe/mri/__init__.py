@@ -1,1 +1,30 @@
-"""medpipe.mri."""
+"""MRI physics on native complex64 tensors with coils at axis 1.
+
+Centred orthonormal FFTs, coil combination, sensitivity estimation, sampling masks seeded from the
+case id, SENSE operators, k-space noise and intensity scaling. Every public name is re-exported here.
+"""
+
+from medpipe.mri.coils import acs_shape, estimate_sensitivities, rss, sense_expand, sense_reduce
+from medpipe.mri.espirit import espirit_maps
+from medpipe.mri.fft import fftc, ifftc
+from medpipe.mri.layout import as_complex_tensor, check_finite, from_complex, to_complex
+from medpipe.mri.operators import apply_mask, log_likelihood_gradient, sense_adjoint, sense_forward
+
+__all__ = [
+    "acs_shape",
+    "apply_mask",
+    "as_complex_tensor",
+    "check_finite",
+    "espirit_maps",
+    "estimate_sensitivities",
+    "fftc",
+    "from_complex",
+    "ifftc",
+    "log_likelihood_gradient",
+    "rss",
+    "sense_adjoint",
+    "sense_expand",
+    "sense_forward",
+    "sense_reduce",
+    "to_complex",
+]

@@ -1,0 +1,80 @@
+"""ESPIRiT sensitivity maps (Uecker et al., "ESPIRiT — an eigenvalue approach to autocalibrating
+parallel MRI: where SENSE meets GRAPPA", MRM 71:990-1001, 2014, doi:10.1002/mrm.24751).
+
+The calibration matrix ``A = U S V^H`` stacks every ``k x k`` multi-coil patch of the ACS region as
+a row, so the patches lie in the span of the leading rows of ``V^H`` (the conjugated right singular
+vectors): these rows are the kernels ``V_n`` of the signal subspace. Projecting each patch onto ``V`` and
+averaging over the ``k^2`` patches that contain a k-space location is a convolution; in image space
+it becomes, at each pixel ``q``, the ``C x C`` Hermitian matrix
+
+    G(q) = (1 / k^2) * sum_n v_n(q) v_n(q)^H,   v_n(q) = sum_t V_n[:, t] exp(+2 pi i t q / N),
+
+where ``v_n(q)`` is the (unnormalised) inverse DFT of the zero-padded kernel ``n``
+(``sqrt(N) * ifftc``). Sensitivities are eigenvectors of ``G(q)`` with eigenvalue 1; outside the
+object the largest eigenvalue drops, which is what ``crop`` thresholds.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from medpipe.mri.fft import ifftc
+
+__all__ = ["espirit_maps"]
+
+
+def _calibration_matrix(calibration: torch.Tensor, kernel_size: int) -> torch.Tensor:
+    """Rows are flattened ``(C, k, k)`` patches of the calibration region; ``(P, C*k*k)``."""
+    coils = calibration.shape[0]
+    patches = calibration.unfold(1, kernel_size, 1).unfold(2, kernel_size, 1)  # (C, py, px, k, k)
+    return patches.permute(1, 2, 0, 3, 4).reshape(-1, coils * kernel_size * kernel_size)
+
+
+def espirit_maps(
+    calibration: torch.Tensor,
+    image_shape: tuple[int, int],
+    *,
+    kernel_size: int = 6,
+    threshold: float = 0.02,
+    crop: float = 0.95,
+    chunk_size: int = 32,
+) -> torch.Tensor:
+    """One set of ESPIRiT maps (the eigenvector with the largest eigenvalue) from an ACS region.
+
+    Args:
+        calibration: complex64 ACS k-space ``(C, h, w)`` (centred).
+        image_shape: output size ``(H, W)``.
+        kernel_size: kernel width ``k`` (clipped to ``min(h, w)``).
+        threshold: keep singular vectors with ``s >= threshold * s_max``.
+        crop: zero the maps where the largest eigenvalue is ``<= crop``.
+        chunk_size: kernels transformed at once (bounds memory at ``chunk_size * C * H * W``).
+
+    Returns:
+        complex64 maps ``(C, H, W)``, unit norm over coils where kept, coil 0 real and non-negative.
+    """
+    coils, height, width = calibration.shape[0], *image_shape
+    kernel_size = min(kernel_size, *calibration.shape[-2:])
+    matrix = _calibration_matrix(calibration.to(torch.complex64), kernel_size)
+    _, singular_values, vh = torch.linalg.svd(matrix, full_matrices=False)
+    keep = int((singular_values >= threshold * singular_values[0]).sum())
+    kernels = vh[:keep].reshape(keep, coils, kernel_size, kernel_size)
+
+    scale = math.sqrt(height * width) / kernel_size  # sqrt(N) from the DFT, 1/sqrt(k^2) from the average
+    gram = torch.zeros(height, width, coils, coils, dtype=torch.complex64)
+    top, left = height // 2 - kernel_size // 2, width // 2 - kernel_size // 2
+    for start in range(0, keep, chunk_size):
+        chunk = kernels[start : start + chunk_size]
+        padded = torch.zeros(chunk.shape[0], coils, height, width, dtype=torch.complex64)
+        padded[..., top : top + kernel_size, left : left + kernel_size] = chunk
+        images = ifftc(padded) * scale  # (n, C, H, W)
+        images = images.permute(2, 3, 1, 0)  # (H, W, C, n)
+        gram += images @ images.conj().transpose(-1, -2)
+    eigenvalues, eigenvectors = torch.linalg.eigh(gram)
+    maps = eigenvectors[..., -1]  # (H, W, C), unit norm
+    reference = maps[..., :1]
+    phase = torch.where(reference.abs() > 0, reference.conj() / reference.abs().clamp_min(1e-12), 1)
+    maps = maps * phase
+    maps = torch.where((eigenvalues[..., -1] > crop)[..., None], maps, 0)
+    return maps.permute(2, 0, 1).contiguous()
