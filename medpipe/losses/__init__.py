@@ -1,1 +1,34 @@
-"""medpipe.losses."""
+"""Topology and reconstruction losses; names are re-exported lazily.
+
+``from medpipe.losses import BettiMatchingLoss`` imports only ``medpipe.losses.topology``. The
+reconstruction losses (``SSIML1Loss``, ``time_step_weights``) live in
+``medpipe.losses.reconstruction``; a module that is not installed yet only fails when used.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_LOCATIONS = {
+    "BettiMatchingLoss": "medpipe.losses.topology",
+    "ClDiceLoss": "medpipe.losses.topology",
+    "DiceClDiceLoss": "medpipe.losses.topology",
+    "SkeletonRecallLoss": "medpipe.losses.topology",
+    "MIPLoss": "medpipe.losses.topology",
+    "focal_tversky_loss": "medpipe.losses.topology",
+    "tubed_skeleton": "medpipe.losses.topology",
+    "SSIML1Loss": "medpipe.losses.reconstruction",
+    "time_step_weights": "medpipe.losses.reconstruction",
+}
+
+__all__ = sorted(_LOCATIONS)
+
+
+def __getattr__(name: str):
+    if name not in _LOCATIONS:
+        raise AttributeError(f"module 'medpipe.losses' has no attribute {name!r}")
+    return getattr(importlib.import_module(_LOCATIONS[name]), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LOCATIONS))
