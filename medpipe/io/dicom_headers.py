@@ -1,0 +1,290 @@
+"""Header-only reading of DICOM files into one :class:`SliceHeader` per 2D image.
+
+A classic file gives one header. A Siemens mosaic gives one header that knows its tile
+count and slice normal (from the CSA image header). An enhanced multi-frame file gives one
+header per frame, filled from the per-frame and shared functional groups.
+
+Reading stops before the pixel data (``stop_before_pixels``); the file offset where it
+stopped is kept, so that uncompressed pixels can later be read with one ``np.fromfile`` call
+instead of a second full parse, and so that a truncated file is caught during the scan.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["SliceHeader", "read_headers", "NotDicomError"]
+
+_PIXEL_TAGS = {
+    True: {b"\xe0\x7f\x10\x00": "int", b"\xe0\x7f\x08\x00": "float", b"\xe0\x7f\x09\x00": "double"},
+    False: {b"\x7f\xe0\x00\x10": "int", b"\x7f\xe0\x00\x08": "float", b"\x7f\xe0\x00\x09": "double"},
+}
+_MEDIA_DIRECTORY = "1.2.840.10008.1.3.10"
+_NATIVE_SYNTAXES = {"1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.2"}
+
+
+class NotDicomError(ValueError):
+    """The file is not DICOM (no ``DICM`` prefix); scans skip such files silently."""
+
+
+@dataclass(slots=True)
+class SliceHeader:
+    """What the scan needs to know about one 2D image (one file, or one frame of a file).
+
+    Positions and orientations are LPS (DICOM patient frame), in mm.
+    """
+
+    path: Path
+    frame: int | None
+    sop_instance_uid: str
+    sop_class_uid: str
+    series_uid: str
+    series_number: str
+    series_description: str
+    modality: str
+    image_type: tuple[str, ...]
+    rows: int
+    columns: int
+    pixel_spacing: tuple[float, float] | None
+    orientation: np.ndarray | None
+    position: np.ndarray | None
+    instance_number: int
+    acquisition_number: int
+    temporal_key: tuple
+    echo: str
+    slope: float
+    intercept: float
+    gantry_tilt: float
+    slice_thickness: float | None
+    spacing_between_slices: float | None
+    transfer_syntax: str
+    bits_allocated: int
+    bits_stored: int
+    pixel_representation: int
+    samples_per_pixel: int
+    number_of_frames: int
+    stack_id: str = ""
+    mosaic_count: int = 0
+    mosaic_normal: np.ndarray | None = None
+    pixel_kind: str = ""
+    pixel_offset: int | None = None
+    problem: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+def _float(value, default=None):
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def _int(value, default=0):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def _vector(value, size):
+    try:
+        array = np.asarray([float(item) for item in value], dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+    return array if array.shape == (size,) and np.all(np.isfinite(array)) else None
+
+
+def _pixel_element(handle, dataset, file_size: int, stopped_at: int) -> tuple[str, int | None, str]:
+    """(pixel kind, offset of native pixel bytes or None, problem) from the bytes where reading stopped."""
+    syntax = str(getattr(dataset, "file_meta", {}).get("TransferSyntaxUID", "1.2.840.10008.1.2"))
+    little = syntax != "1.2.840.10008.1.2.2"
+    implicit = syntax == "1.2.840.10008.1.2"
+    handle.seek(stopped_at)
+    head = handle.read(12)
+    kind = _PIXEL_TAGS[little].get(head[:4], "")
+    if not kind:
+        return "", None, ""
+    if syntax not in _NATIVE_SYNTAXES:
+        return kind, None, ""
+    order = "little" if little else "big"
+    if implicit:
+        length, header_size = int.from_bytes(head[4:8], order), 8
+    else:
+        length, header_size = int.from_bytes(head[8:12], order), 12
+    if length == 0xFFFFFFFF:
+        return kind, None, ""
+    frames = max(_int(dataset.get("NumberOfFrames", 1), 1), 1)
+    expected = (
+        _int(dataset.get("Rows"))
+        * _int(dataset.get("Columns"))
+        * frames
+        * max(_int(dataset.get("SamplesPerPixel", 1), 1), 1)
+        * _int(dataset.get("BitsAllocated", 16), 16)
+        // 8
+    )
+    offset = stopped_at + header_size
+    if file_size < offset + length:
+        return kind, None, f"truncated file: {offset + length - file_size} bytes of pixel data missing"
+    if length < expected:
+        return kind, None, f"pixel data holds {length} bytes, Rows x Columns x frames needs {expected}"
+    return kind, offset, ""
+
+
+def _mosaic(dataset) -> tuple[int, np.ndarray | None, str]:
+    """(number of tiles, slice normal, problem) of a Siemens mosaic; (0, None, '') otherwise."""
+    if "MOSAIC" not in [str(value).upper() for value in dataset.get("ImageType", [])]:
+        return 0, None, ""
+    from nibabel.nicom import csareader
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            csa = csareader.get_csa_header(dataset, "image")
+        except Exception as error:  # a corrupt CSA header is a per-file problem, never a crash
+            return 0, None, f"unreadable Siemens CSA header: {error}"
+    count = _int(dataset.get((0x0019, 0x100A)).value if (0x0019, 0x100A) in dataset else 0)
+    normal = None
+    if csa is not None:
+        count = count or _int(csareader.get_n_mosaic(csa))
+        raw_normal = csareader.get_slice_normal(csa)
+        normal = _vector(raw_normal, 3) if raw_normal is not None else None
+    if count < 1 or normal is None:
+        return 0, None, "Siemens mosaic without NumberOfImagesInMosaic or SliceNormalVector in its CSA header"
+    return count, normal / np.linalg.norm(normal), ""
+
+
+def _group_value(frame_group, shared_group, sequence: str, keyword: str):
+    for group in (frame_group, shared_group):
+        if group is not None and sequence in group and len(group[sequence].value):
+            item = group[sequence][0]
+            if keyword in item:
+                return item.get(keyword)
+    return None
+
+
+def _common(path: Path, dataset, problem: str) -> dict:
+    image_type = tuple(str(value).upper() for value in dataset.get("ImageType", []) or [])
+    spacing = _vector(dataset.get("PixelSpacing", []) or [], 2)
+    echo = dataset.get("EchoNumbers", None) or dataset.get("EchoTime", "")
+    return dict(
+        path=path,
+        frame=None,
+        sop_instance_uid=str(dataset.get("SOPInstanceUID", "")),
+        sop_class_uid=str(dataset.get("SOPClassUID", "")),
+        series_uid=str(dataset.get("SeriesInstanceUID", "")),
+        series_number=str(dataset.get("SeriesNumber", "") or ""),
+        series_description=str(dataset.get("SeriesDescription", "") or ""),
+        modality=str(dataset.get("Modality", "") or ""),
+        image_type=image_type,
+        rows=_int(dataset.get("Rows")),
+        columns=_int(dataset.get("Columns")),
+        pixel_spacing=tuple(spacing) if spacing is not None else None,
+        orientation=_vector(dataset.get("ImageOrientationPatient", []) or [], 6),
+        position=_vector(dataset.get("ImagePositionPatient", []) or [], 3),
+        instance_number=_int(dataset.get("InstanceNumber")),
+        acquisition_number=_int(dataset.get("AcquisitionNumber")),
+        temporal_key=(
+            _int(dataset.get("TemporalPositionIdentifier")),
+            _int(dataset.get("AcquisitionNumber")),
+            _float(dataset.get("TriggerTime"), 0.0),
+            str(dataset.get("AcquisitionTime", "") or ""),
+            _int(dataset.get("InstanceNumber")),
+        ),
+        echo=str(echo),
+        slope=_float(dataset.get("RescaleSlope"), 1.0) or 1.0,
+        intercept=_float(dataset.get("RescaleIntercept"), 0.0),
+        gantry_tilt=_float(dataset.get("GantryDetectorTilt"), 0.0),
+        slice_thickness=_float(dataset.get("SliceThickness")),
+        spacing_between_slices=_float(dataset.get("SpacingBetweenSlices")),
+        transfer_syntax=str(getattr(dataset, "file_meta", {}).get("TransferSyntaxUID", "")),
+        bits_allocated=_int(dataset.get("BitsAllocated"), 16),
+        bits_stored=_int(dataset.get("BitsStored"), 16),
+        pixel_representation=_int(dataset.get("PixelRepresentation")),
+        samples_per_pixel=_int(dataset.get("SamplesPerPixel", 1), 1),
+        number_of_frames=max(_int(dataset.get("NumberOfFrames", 1), 1), 1),
+        problem=problem,
+    )
+
+
+def _frames(common: dict, dataset) -> list[SliceHeader]:
+    """One header per frame of an enhanced multi-frame image, from its functional groups."""
+    shared = dataset.SharedFunctionalGroupsSequence[0] if "SharedFunctionalGroupsSequence" in dataset else None
+    per_frame = dataset.PerFrameFunctionalGroupsSequence
+    headers = []
+    for index in range(common["number_of_frames"]):
+        group = per_frame[index] if index < len(per_frame) else None
+        values = dict(common)
+        values["frame"] = index
+        values["position"] = _vector(
+            _group_value(group, shared, "PlanePositionSequence", "ImagePositionPatient") or [], 3
+        )
+        values["orientation"] = _vector(
+            _group_value(group, shared, "PlaneOrientationSequence", "ImageOrientationPatient") or [], 6
+        )
+        spacing = _vector(_group_value(group, shared, "PixelMeasuresSequence", "PixelSpacing") or [], 2)
+        values["pixel_spacing"] = tuple(spacing) if spacing is not None else None
+        values["slice_thickness"] = _float(_group_value(group, shared, "PixelMeasuresSequence", "SliceThickness"))
+        values["spacing_between_slices"] = _float(
+            _group_value(group, shared, "PixelMeasuresSequence", "SpacingBetweenSlices")
+        )
+        slope = _group_value(group, shared, "PixelValueTransformationSequence", "RescaleSlope")
+        intercept = _group_value(group, shared, "PixelValueTransformationSequence", "RescaleIntercept")
+        values["slope"] = _float(slope, values["slope"]) or 1.0
+        values["intercept"] = _float(intercept, values["intercept"])
+        echo = _group_value(group, shared, "MREchoSequence", "EffectiveEchoTime")
+        values["echo"] = str(echo) if echo is not None else values["echo"]
+        stack = _group_value(group, None, "FrameContentSequence", "StackID")
+        values["stack_id"] = str(stack or "")
+        temporal = _group_value(group, None, "FrameContentSequence", "TemporalPositionIndex")
+        values["temporal_key"] = (_int(temporal), 0, 0.0, "", index)
+        values["instance_number"] = index + 1
+        headers.append(SliceHeader(**values))
+    return headers
+
+
+def read_headers(path: str | os.PathLike) -> list[SliceHeader]:
+    """Read the header of one file (never its pixels).
+
+    Args:
+        path: a file.
+
+    Returns:
+        one :class:`SliceHeader` per 2D image in the file (frames of enhanced images;
+        one header for a whole mosaic). ``problem`` is set for truncated or pixel-less images.
+
+    Raises:
+        NotDicomError: the file is not DICOM.
+        OSError: the file cannot be opened (permissions, symlink loop, ...).
+        Exception: anything pydicom raises on a corrupt DICOM header.
+    """
+    import pydicom
+    from pydicom.errors import InvalidDicomError
+
+    path = Path(path)
+    with open(path, "rb") as handle:
+        try:
+            dataset = pydicom.dcmread(handle, stop_before_pixels=True)
+        except InvalidDicomError as error:
+            raise NotDicomError(f"{path} is not DICOM: {error}") from None
+        stopped_at = handle.tell()
+        file_size = os.fstat(handle.fileno()).st_size
+        kind, offset, problem = _pixel_element(handle, dataset, file_size, stopped_at)
+    if not kind and "Rows" in dataset:
+        problem = problem or "no pixel data"
+    common = _common(path, dataset, problem)
+    common["pixel_kind"] = kind
+    common["pixel_offset"] = offset
+    if common["sop_class_uid"] == _MEDIA_DIRECTORY:
+        raise NotDicomError(f"{path} is a DICOMDIR, not an image")
+    if "PerFrameFunctionalGroupsSequence" in dataset:
+        return _frames(common, dataset)
+    count, normal, mosaic_problem = _mosaic(dataset)
+    common["mosaic_count"] = count
+    common["mosaic_normal"] = normal
+    common["problem"] = common["problem"] or mosaic_problem
+    return [SliceHeader(**common)]

@@ -1,0 +1,221 @@
+"""Loading the pixels of a :class:`~medpipe.io.dicom_scan.DicomSeries`.
+
+Uncompressed little/big-endian pixels are read straight from the offset recorded during the
+scan (one ``np.fromfile`` per image). Everything else (JPEG, JPEG-LS, JPEG 2000, RLE, deflate,
+signed data with unused high bits) is decoded by pydicom with its pylibjpeg / GDCM handlers.
+RescaleSlope and RescaleIntercept are applied per image. Siemens mosaics are cut into their
+tiles. The result is ``(X, Y, Z)`` or ``(X, Y, Z, T)`` (X = column index, Y = row index), in
+the voxel order of the series' RAS affine.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from medpipe.io.dicom_headers import SliceHeader
+from medpipe.io.dicom_scan import DicomSeries
+
+__all__ = ["LoadedSeries", "load_series", "series_metadata", "PHI_KEYWORDS", "METADATA_KEYWORDS"]
+
+#: acquisition and geometry tags copied into ``metadata`` (never identifying)
+METADATA_KEYWORDS = (
+    "Modality", "Manufacturer", "ManufacturerModelName", "SoftwareVersions", "MagneticFieldStrength",
+    "SeriesDescription", "ProtocolName", "SequenceName", "ScanningSequence", "SequenceVariant",
+    "ScanOptions", "MRAcquisitionType", "ImageType", "SeriesNumber", "EchoTime", "RepetitionTime",
+    "InversionTime", "FlipAngle", "EchoTrainLength", "PixelBandwidth", "ImagingFrequency",
+    "SliceThickness", "SpacingBetweenSlices", "PixelSpacing", "KVP", "XRayTubeCurrent", "Exposure",
+    "ConvolutionKernel", "ReconstructionDiameter", "GantryDetectorTilt", "BodyPartExamined",
+    "ContrastBolusAgent", "PhotometricInterpretation", "BitsStored", "InPlanePhaseEncodingDirection",
+    "SeriesInstanceUID", "StudyInstanceUID",
+)
+#: patient / institution identifiers, kept only with ``keep_phi=True``
+PHI_KEYWORDS = (
+    "PatientName", "PatientID", "PatientBirthDate", "PatientSex", "PatientAge", "PatientWeight",
+    "OtherPatientIDs", "AccessionNumber", "StudyDate", "SeriesDate", "AcquisitionDate", "ContentDate",
+    "StudyTime", "SeriesTime", "InstitutionName", "InstitutionAddress", "ReferringPhysicianName",
+    "PerformingPhysicianName", "OperatorsName", "StationName", "DeviceSerialNumber", "StudyID",
+)
+
+
+@dataclass
+class LoadedSeries:
+    """Pixels and geometry of one series.
+
+    Attributes:
+        array: ``(X, Y, Z)`` or ``(X, Y, Z, T)``; the stored integer dtype when no rescale
+            changes values, int16/int32 for integer rescales, else float32.
+        affine: float64 ``(4, 4)`` voxel-to-RAS (mm).
+        metadata: selected acquisition and geometry tags (no patient identifiers unless
+            asked for), plus ``kind``, ``shape`` and ``voxel_spacing``.
+    """
+
+    array: np.ndarray
+    affine: np.ndarray
+    metadata: dict = field(default_factory=dict)
+
+
+def _json_value(value):
+    from pydicom.multival import MultiValue
+    from pydicom.valuerep import DSfloat, IS, PersonName
+
+    if isinstance(value, (list, tuple, MultiValue)):
+        return [_json_value(item) for item in value]
+    if isinstance(value, (DSfloat, float)):
+        return float(value)
+    if isinstance(value, (IS, int)):
+        return int(value)
+    if isinstance(value, PersonName):
+        return str(value)
+    if isinstance(value, bytes):
+        return value.decode("ascii", errors="replace")
+    return str(value) if value is not None else None
+
+
+def series_metadata(series: DicomSeries, *, keep_phi: bool = False) -> dict:
+    """Selected tags of the series' first file, without PHI unless ``keep_phi``."""
+    import pydicom
+
+    dataset = pydicom.dcmread(series.headers[0].path, stop_before_pixels=True)
+    keywords = METADATA_KEYWORDS + (PHI_KEYWORDS if keep_phi else ())
+    metadata = {}
+    for keyword in keywords:
+        value = dataset.get(keyword)
+        if value not in (None, ""):
+            metadata[keyword] = _json_value(value)
+    metadata["kind"] = series.kind
+    metadata["shape"] = list(series.shape)
+    if series.affine is not None:
+        metadata["voxel_spacing"] = np.linalg.norm(series.affine[:3, :3], axis=0).round(6).tolist()
+    if series.notes:
+        metadata["notes"] = list(series.notes)
+    return metadata
+
+
+def _native_dtype(header: SliceHeader) -> np.dtype:
+    kind = "i" if header.pixel_representation else "u"
+    endian = ">" if header.transfer_syntax == "1.2.840.10008.1.2.2" else "<"
+    return np.dtype(f"{endian}{kind}{header.bits_allocated // 8}")
+
+
+def _fast_path(header: SliceHeader) -> bool:
+    return (
+        header.pixel_offset is not None
+        and header.pixel_kind == "int"
+        and header.samples_per_pixel == 1
+        and header.bits_allocated in (8, 16, 32)
+        and (header.bits_stored == header.bits_allocated or header.pixel_representation == 0)
+    )
+
+
+class _PixelCache:
+    """Decoded pixel arrays of files read with pydicom, so multi-frame files decode once."""
+
+    def __init__(self):
+        self.path = None
+        self.frames = None
+
+    def frame(self, header: SliceHeader) -> np.ndarray:
+        if self.path != header.path:
+            import pydicom
+
+            dataset = pydicom.dcmread(header.path)
+            self.frames = dataset.pixel_array
+            self.path = header.path
+        if header.frame is not None and header.number_of_frames > 1:
+            return self.frames[header.frame]
+        return self.frames
+
+
+def _read_image(header: SliceHeader, cache: _PixelCache) -> np.ndarray:
+    """``(rows, columns)`` stored values of one image (a whole mosaic for mosaic files)."""
+    if _fast_path(header):
+        count = header.rows * header.columns
+        offset = header.pixel_offset + (header.frame or 0) * count * header.bits_allocated // 8
+        pixels = np.fromfile(header.path, dtype=_native_dtype(header), count=count, offset=offset)
+        if pixels.size != count:
+            raise ValueError(f"`series` file {str(header.path)!r} must hold {count} pixels, got {pixels.size}")
+        return pixels.reshape(header.rows, header.columns).astype(pixels.dtype.newbyteorder("="), copy=False)
+    try:
+        return np.asarray(cache.frame(header))
+    except Exception as error:
+        raise ValueError(
+            f"`series` file {str(header.path)!r} must decode (transfer syntax {header.transfer_syntax}), "
+            f"got {type(error).__name__}: {error}"
+        ) from error
+
+
+def _untile(mosaic: np.ndarray, count: int) -> np.ndarray:
+    """``(rows, columns)`` mosaic -> ``(tile_rows, tile_columns, count)`` slices, row-major tiles."""
+    side = math.ceil(math.sqrt(count))
+    tile_rows, tile_columns = mosaic.shape[0] // side, mosaic.shape[1] // side
+    tiles = mosaic[: side * tile_rows, : side * tile_columns].reshape(side, tile_rows, side, tile_columns)
+    tiles = tiles.transpose(0, 2, 1, 3).reshape(side * side, tile_rows, tile_columns)[:count]
+    return tiles.transpose(1, 2, 0)
+
+
+def _output_dtype(headers: list[SliceHeader], images: list[np.ndarray]) -> np.dtype | None:
+    """None when rescaling changes nothing, else the dtype the rescaled values need."""
+    slopes = np.array([header.slope for header in headers])
+    intercepts = np.array([header.intercept for header in headers])
+    if np.all(slopes == 1) and np.all(intercepts == 0):
+        return None
+    if np.all(slopes == 1) and np.all(intercepts == np.round(intercepts)) and images[0].dtype.kind in "iu":
+        low = min(int(image.min()) for image in images) + intercepts.min()
+        high = max(int(image.max()) for image in images) + intercepts.max()
+        if low >= np.iinfo(np.int16).min and high <= np.iinfo(np.int16).max:
+            return np.dtype(np.int16)
+        return np.dtype(np.int32)
+    return np.dtype(np.float32)
+
+
+def load_series(series: DicomSeries, *, keep_phi: bool = False) -> LoadedSeries:
+    """Load the pixels of a series found by :func:`~medpipe.io.find_series`.
+
+    Args:
+        series: a series with ``status == "ok"``.
+        keep_phi: include patient and institution identifiers in ``metadata``.
+
+    Returns:
+        :class:`LoadedSeries` with ``array`` ``(X, Y, Z[, T])`` in the voxel order of the
+        RAS ``affine``; values are ``stored * RescaleSlope + RescaleIntercept``.
+
+    Raises:
+        TypeError: ``series`` is not a :class:`DicomSeries`.
+        ValueError: the series is excluded or in error (the message gives the reason), or
+            a file fails to decode.
+    """
+    if not isinstance(series, DicomSeries):
+        raise TypeError(f"`series` must be a DicomSeries from find_series, got {type(series).__name__}")
+    if series.status != "ok":
+        raise ValueError(
+            f"`series` must have status 'ok' to load, got {series.status!r} for {series.label!r}: {series.reason}"
+        )
+    cache = _PixelCache()
+    images = [_read_image(header, cache) for header in series.headers]
+    out_dtype = _output_dtype(series.headers, images)
+    if series.kind.startswith("mosaic"):
+        count = series.headers[0].mosaic_count
+        images = [_untile(image, count) for image in images]  # each (rows, cols, Z)
+    if out_dtype is not None:
+        images = [
+            (image.astype(np.float64) * header.slope + header.intercept).astype(out_dtype)
+            if out_dtype.kind == "f" or header.slope != 1
+            else (image.astype(np.int32) + int(header.intercept)).astype(out_dtype)
+            for image, header in zip(images, series.headers)
+        ]
+    if series.kind.startswith("mosaic"):
+        array = np.stack(images, axis=-1) if len(images) > 1 else images[0]
+        array = np.swapaxes(array, 0, 1)  # (rows, columns) -> (X=column, Y=row)
+    else:
+        array = np.stack(images, axis=-1)  # (rows, columns, N)
+        array = np.swapaxes(array, 0, 1)
+        if len(series.shape) == 4:
+            array = array.reshape(array.shape[:2] + (series.shape[3], series.shape[2])).swapaxes(2, 3)
+        else:
+            array = array.reshape(array.shape[:2] + (series.shape[2],))
+    if array.shape != tuple(series.shape):
+        raise ValueError(f"`series` must load as {tuple(series.shape)}, got {array.shape} for {series.label!r}")
+    return LoadedSeries(np.ascontiguousarray(array), series.affine.copy(), series_metadata(series, keep_phi=keep_phi))
