@@ -8,9 +8,27 @@ from medpipe.mri.coils import acs_shape, estimate_sensitivities, rss, sense_expa
 from medpipe.mri.espirit import espirit_maps
 from medpipe.mri.fft import fftc, ifftc
 from medpipe.mri.layout import as_complex_tensor, check_finite, from_complex, to_complex
+from medpipe.mri.masks import (
+    MASK_FUNCTIONS,
+    equispaced_mask,
+    gaussian_mask,
+    make_mask,
+    mask_acceleration,
+    poisson_disc_mask,
+    random_mask,
+    seed_from_case_id,
+)
 from medpipe.mri.operators import apply_mask, log_likelihood_gradient, sense_adjoint, sense_forward
 
 __all__ = [
+    "MASK_FUNCTIONS",
+    "equispaced_mask",
+    "gaussian_mask",
+    "make_mask",
+    "mask_acceleration",
+    "poisson_disc_mask",
+    "random_mask",
+    "seed_from_case_id",
     "acs_shape",
     "apply_mask",
     "as_complex_tensor",
