@@ -18,7 +18,9 @@ from medpipe.mri.masks import (
     random_mask,
     seed_from_case_id,
 )
+from medpipe.mri.noise import add_complex_noise
 from medpipe.mri.operators import apply_mask, log_likelihood_gradient, sense_adjoint, sense_forward
+from medpipe.mri.scaling import percentile, percentile_scale, scale_kspace_by_percentile
 
 __all__ = [
     "MASK_FUNCTIONS",
@@ -26,10 +28,13 @@ __all__ = [
     "gaussian_mask",
     "make_mask",
     "mask_acceleration",
+    "percentile",
+    "percentile_scale",
     "poisson_disc_mask",
     "random_mask",
     "seed_from_case_id",
     "acs_shape",
+    "add_complex_noise",
     "apply_mask",
     "as_complex_tensor",
     "check_finite",
@@ -40,6 +45,7 @@ __all__ = [
     "ifftc",
     "log_likelihood_gradient",
     "rss",
+    "scale_kspace_by_percentile",
     "sense_adjoint",
     "sense_expand",
     "sense_forward",
