@@ -274,6 +274,8 @@ def read_headers(path: str | os.PathLike) -> list[SliceHeader]:
         stopped_at = handle.tell()
         file_size = os.fstat(handle.fileno()).st_size
         kind, offset, problem = _pixel_element(handle, dataset, file_size, stopped_at)
+    if "SeriesInstanceUID" not in dataset:
+        raise ValueError("header ends before SeriesInstanceUID (truncated or incomplete file)")
     if not kind and "Rows" in dataset:
         problem = problem or "no pixel data"
     common = _common(path, dataset, problem)

@@ -184,7 +184,8 @@ def _evaluate_stack(headers: list[SliceHeader], split: str = "") -> list[DicomSe
     if first.mosaic_count:
         return [_evaluate_mosaic(headers)]
     geometry = analyse_positions(np.stack([header.position for header in headers]), first.orientation)
-    if geometry.repeats.max() > 1:
+    if geometry.problems or geometry.repeats.max() > 1:
+        # one UID, several acquisitions covering different locations: one series per acquisition
         by_acquisition: dict[int, list[SliceHeader]] = defaultdict(list)
         for header in headers:
             by_acquisition[header.acquisition_number].append(header)
@@ -192,7 +193,7 @@ def _evaluate_stack(headers: list[SliceHeader], split: str = "") -> list[DicomSe
             parts = [analyse_positions(np.stack([h.position for h in group]), first.orientation)
                      for group in by_acquisition.values()]
             distinct = len({tuple(np.round(part.locations, 2)) for part in parts}) == len(parts)
-            if distinct and all(part.repeats.max() == 1 for part in parts):
+            if distinct and all(not part.problems and len(part.locations) > 1 for part in parts):
                 return [series for number, group in sorted(by_acquisition.items())
                         for series in _evaluate_stack(group, split=f"acquisition {number}")]
     problems = list(geometry.problems)
@@ -297,7 +298,11 @@ def find_series(folder: str | os.PathLike) -> list[DicomSeries]:
 
     results: list[DicomSeries] = []
     for headers in groups.values():
-        exclusion = _exclusion(headers[0])
+        images = [header for header in headers if header.rows]
+        for header in headers:
+            if images and not header.rows:
+                header.problem = header.problem or "no Rows/Columns in the header (truncated, or not an image)"
+        exclusion = _exclusion(images[0] if images else headers[0])
         if exclusion:
             results.append(_new_series(headers, "excluded", exclusion))
             continue
