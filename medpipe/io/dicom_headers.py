@@ -139,10 +139,10 @@ def _mosaic(dataset) -> tuple[int, np.ndarray | None, str]:
     """(number of tiles, slice normal, problem) of a Siemens mosaic; (0, None, '') otherwise."""
     if "MOSAIC" not in [str(value).upper() for value in dataset.get("ImageType", [])]:
         return 0, None, ""
-    from nibabel.nicom import csareader
-
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        warnings.simplefilter("ignore")  # nibabel warns that its DICOM wrappers are experimental
+        from nibabel.nicom import csareader
+
         try:
             csa = csareader.get_csa_header(dataset, "image")
         except Exception as error:  # a corrupt CSA header is a per-file problem, never a crash
