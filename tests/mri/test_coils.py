@@ -93,3 +93,15 @@ def test_estimate_errors(multicoil):
     with pytest.raises(TypeError, match="`kspace` must be a complex tensor"):
         estimate_sensitivities(k.real)
     assert fftc(k).shape == k.shape
+
+
+def test_rss_of_synthetic_phantom_equals_reference():
+    synthetic = pytest.importorskip("medpipe.synthetic")
+    phantom = synthetic.kspace_phantom((30, 26), num_coils=5, num_slices=2, seed=3, noise_std=0.01)
+    combined = rss(ifftc(torch.from_numpy(phantom.kspace)))
+    np.testing.assert_allclose(combined.numpy(), phantom.reconstruction_rss, rtol=1e-5, atol=1e-6)
+    noise_free = synthetic.kspace_phantom((30, 26), num_coils=5, seed=3)
+    np.testing.assert_allclose(rss(ifftc(torch.from_numpy(noise_free.kspace)))[0].numpy(), np.abs(noise_free.image[0]), atol=1e-5)
+    maps = estimate_sensitivities(torch.from_numpy(noise_free.kspace), acs_lines=(12, 12), method="espirit")
+    inside = np.abs(noise_free.image[0]) > 0.05 * np.abs(noise_free.image).max()
+    assert _coherence(maps[0].numpy(), noise_free.sensitivities[0])[inside].mean() > 0.98
