@@ -1,0 +1,94 @@
+"""The bundle engine: resolution, digest, and voxel parity with MONAI's own `monai.bundle run`."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import MODALITIES, read_pred, write_brats_like
+
+from medpipe.batch.engine import BundleEngine, bundle_digest, resolve_bundle
+
+
+def case_paths(folder: Path) -> list[str]:
+    return [str(folder / f"{folder.name}_{m}.nii.gz") for m in MODALITIES]
+
+
+def test_resolve_bundle_reads_metadata(tiny_bundle):
+    spec = resolve_bundle(tiny_bundle)
+    assert spec.name == "tiny_brats_segmentation" and spec.task == "segmentation"
+    assert spec.input_key == "image" and spec.channels == MODALITIES
+    assert spec.output_channels == {0: "background", 1: "core", 2: "oedema"}
+
+
+def test_resolve_bundle_errors(tmp_path):
+    with pytest.raises(ValueError, match="`bundle` must be a bundle folder or one of"):
+        resolve_bundle("no_such_bundle_anywhere")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="`bundle` must contain configs/inference.json"):
+        resolve_bundle(tmp_path / "empty")
+
+
+def test_bundle_digest_changes_with_weights(tmp_path):
+    from conftest import write_tiny_bundle
+
+    spec = resolve_bundle(write_tiny_bundle(tmp_path))
+    before = bundle_digest(spec)
+    assert bundle_digest(spec) == before
+    weights = spec.root / "models" / "model.pt"
+    weights.write_bytes(weights.read_bytes() + b"\0")
+    assert bundle_digest(spec) != before
+
+
+def test_engine_rejects_a_config_without_postprocessing(tmp_path):
+    from conftest import write_tiny_bundle
+
+    root = write_tiny_bundle(tmp_path)
+    config = json.loads((root / "configs" / "inference.json").read_text())
+    del config["postprocessing"]
+    (root / "configs" / "inference.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match="inference.json must define `postprocessing`"):
+        BundleEngine(resolve_bundle(root))
+
+
+def test_parity_with_monai_bundle_run(tiny_bundle, tmp_path):
+    """Same voxels as `monai.bundle.run` (the function behind `python -m monai.bundle run`)."""
+    from monai.bundle import run
+
+    folder = write_brats_like(tmp_path / "scans", "BraTS_009", seed=9)
+    engine = BundleEngine(resolve_bundle(tiny_bundle))
+    ours = engine.run_case({"image": case_paths(folder)}, _mkdir(tmp_path / "ours"))
+    # A second case through the same engine must not disturb the first one's parity.
+    other = write_brats_like(tmp_path / "scans", "BraTS_010", seed=10)
+    engine.run_case({"image": case_paths(other)}, _mkdir(tmp_path / "ours2"))
+    run(config_file=str(tiny_bundle / "configs" / "inference.json"), meta_file=str(tiny_bundle / "configs" / "metadata.json"),
+        bundle_root=str(tiny_bundle), datalist=[{"image": case_paths(folder)}], output_dir=str(tmp_path / "monai"))
+    (theirs,) = sorted((tmp_path / "monai").rglob("*.nii.gz"))
+    (mine,) = ours["files"]
+    assert mine.name == theirs.name
+    np.testing.assert_array_equal(read_pred(mine), read_pred(theirs))
+    import nibabel as nib
+
+    np.testing.assert_allclose(nib.load(str(mine)).affine, nib.load(str(case_paths(folder)[0])).affine, atol=1e-5)
+    assert ours["inference_s"] > 0 and ours["pipeline_s"] >= ours["inference_s"]
+    assert len(np.unique(read_pred(mine))) > 1, "the tiny network must predict more than one label"
+
+
+@pytest.mark.slow
+def test_parity_with_python_m_monai_bundle_run_subprocess(tiny_bundle, tmp_path):
+    folder = write_brats_like(tmp_path / "scans", "BraTS_011", seed=11)
+    result = BundleEngine(resolve_bundle(tiny_bundle)).run_case({"image": case_paths(folder)}, _mkdir(tmp_path / "ours"))
+    command = [sys.executable, "-m", "monai.bundle", "run", "--config_file", str(tiny_bundle / "configs" / "inference.json"),
+               "--bundle_root", str(tiny_bundle), "--datalist", repr([{"image": case_paths(folder)}]),
+               "--output_dir", str(tmp_path / "monai")]
+    subprocess.run(command, check=True, capture_output=True, env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=300)
+    (theirs,) = sorted((tmp_path / "monai").rglob("*.nii.gz"))
+    np.testing.assert_array_equal(read_pred(result["files"][0]), read_pred(theirs))
+
+
+def _mkdir(path: Path) -> Path:
+    path.mkdir(parents=True)
+    return path
