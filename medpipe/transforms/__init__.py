@@ -32,6 +32,7 @@ def __getattr__(name: str):
             if error.name != f"medpipe.transforms.{topic}":
                 raise
             continue
-        if name in getattr(module, "__all__", ()) or hasattr(module, name) and not name.startswith("_"):
+        public = getattr(module, "__all__", None)
+        if (name in public) if public is not None else (hasattr(module, name) and not name.startswith("_")):
             return getattr(module, name)
     raise AttributeError(f"module 'medpipe.transforms' has no attribute {name!r}")
