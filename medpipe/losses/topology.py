@@ -61,11 +61,9 @@ def _refine(values: torch.Tensor) -> torch.Tensor:
     for axis in range(values.ndim):
         moved = refined.movedim(axis, 0)
         edges = torch.minimum(moved[:-1], moved[1:])
-        parts = [moved[:1]]
-        for index in range(moved.shape[0]):
-            parts.append(moved[index : index + 1])
-            parts.append(edges[index : index + 1] if index < moved.shape[0] - 1 else moved[-1:])
-        refined = torch.cat(parts, dim=0).movedim(0, axis)
+        # cells along the axis: voxel 0's outer face, then voxel i, face (i, i+1), ..., the last outer face
+        interleaved = torch.stack([moved[:-1], edges], dim=1).flatten(0, 1)
+        refined = torch.cat([moved[:1], interleaved, moved[-1:], moved[-1:]], dim=0).movedim(0, axis)
     return refined
 
 
