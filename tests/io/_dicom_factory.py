@@ -73,6 +73,7 @@ def write_series(
     folder.mkdir(parents=True, exist_ok=True)
     series_uid = series_uid or generate_uid()
     study_uid = study_uid or generate_uid()
+    frame_of_reference = generate_uid()
     volume = np.asarray(volume)
     depth = volume.shape[2]
     if positions is None:
@@ -81,6 +82,7 @@ def write_series(
     for k in range(depth):
         ds = _base(modality, series_uid, study_uid, series_number, description)
         ds.ImageType = list(image_type)
+        ds.FrameOfReferenceUID = frame_of_reference
         ds.InstanceNumber = int(instance_order[k]) if instance_order is not None else k + 1
         ds.ImagePositionPatient = [float(value) for value in positions[k]]
         ds.ImageOrientationPatient = [float(value) for value in orientation]
