@@ -76,7 +76,7 @@ def save_overlay_png(path: str | Path, image: np.ndarray, label: np.ndarray) -> 
         axes.imshow(_COLOURS[overlay.T], origin="lower", interpolation="nearest")
         axes.set_title(title, color="white", fontsize=9)
         axes.axis("off")
-    figure.tight_layout(pad=0.3)
+    figure.tight_layout(pad=0.6)
     figure.savefig(path, facecolor="black", metadata={"Software": None})
     return Path(path)
 

@@ -22,7 +22,7 @@ body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:1.5em;color:
 h1{font-size:1.4em;margin:0 0 .3em} .summary span{display:inline-block;margin-right:1em;padding:.2em .6em;border-radius:4px}
 table{border-collapse:collapse;width:100%;background:#fff} th,td{border:1px solid #ddd;padding:.35em .5em;vertical-align:top;font-size:.9em}
 th{background:#eee;text-align:left} tr.failed td{background:#fff0f0} .ok{background:#dff3e0} .skipped{background:#eef}
-.failed-badge,.status-failed{background:#f8caca} img.thumb{height:120px;display:block} td.msg{max-width:32em;word-break:break-word}
+.summary .failed,.status-failed{background:#f8caca} img.thumb{height:120px;display:block} td.msg{max-width:32em;word-break:break-word}
 a{color:#1456a0} .outputs a{display:block;font-size:.85em}
 """
 
