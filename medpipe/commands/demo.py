@@ -1,11 +1,16 @@
-"""`medpipe demo`."""
+"""`medpipe demo OUTPUT`: synthetic scans -> every bundle -> report."""
 
-from medpipe.commands import not_available
+from __future__ import annotations
 
 
 def add_arguments(parser):
-    parser.add_argument("output", help="folder for the demo outputs")
+    parser.add_argument("output", help="folder for the demo outputs (created if missing)")
+    parser.add_argument("--seed", type=int, default=0, help="base seed for the phantoms (default 0)")
+    parser.add_argument("--no-bundles", action="store_true", help="only write the synthetic scans")
 
 
 def run(args) -> int:
-    return not_available("demo", "the demo grows as bundles land")
+    from medpipe.demo import run_demo
+
+    run_demo(args.output, seed=args.seed, run_bundles=not args.no_bundles)
+    return 0
