@@ -66,14 +66,15 @@ def to_mask(array: Any, name: str) -> np.ndarray:
     _check_values(array, name)
     if array.dtype == bool:
         return array
-    values = np.unique(array)
-    if not np.isin(values, (0, 1)).all():
+    mask = array == 1
+    if not (mask | (array == 0)).all():
+        values = np.unique(array)
         shown = values[:8].tolist()
         raise ValueError(
             f"`{name}` must be binary (values 0 and 1) when `labels` is None, got values {shown}"
             f"{' ...' if values.size > 8 else ''}; pass labels=[...] for a label map"
         )
-    return array.astype(bool)
+    return mask
 
 
 def check_pair(pred: Any, gt: Any) -> tuple[np.ndarray, np.ndarray]:
