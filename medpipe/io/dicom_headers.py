@@ -11,6 +11,7 @@ instead of a second full parse, and so that a truncated file is caught during th
 
 from __future__ import annotations
 
+import functools
 import os
 import warnings
 from dataclasses import dataclass, field
@@ -26,6 +27,25 @@ _PIXEL_TAGS = {
 }
 _MEDIA_DIRECTORY = "1.2.840.10008.1.3.10"
 _NATIVE_SYNTAXES = {"1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.2"}
+
+
+_KEYWORDS = (
+    "SOPClassUID", "SOPInstanceUID", "SeriesInstanceUID", "SeriesNumber", "SeriesDescription", "Modality",
+    "ImageType", "Rows", "Columns", "PixelSpacing", "ImageOrientationPatient", "ImagePositionPatient",
+    "InstanceNumber", "AcquisitionNumber", "TemporalPositionIdentifier", "TriggerTime", "AcquisitionTime",
+    "EchoNumbers", "EchoTime", "RescaleSlope", "RescaleIntercept", "GantryDetectorTilt", "SliceThickness",
+    "SpacingBetweenSlices", "BitsAllocated", "BitsStored", "PixelRepresentation", "SamplesPerPixel",
+    "NumberOfFrames", "SharedFunctionalGroupsSequence", "PerFrameFunctionalGroupsSequence",
+)
+# Siemens private creators and the CSA image header / mosaic tile count they announce
+_PRIVATE_TAGS = (0x00190010, 0x0019100A, 0x00290010, 0x00290011, 0x00290012, 0x00291010, 0x00291110, 0x00291210)
+
+
+@functools.lru_cache(maxsize=1)
+def _wanted_tags() -> tuple[int, ...]:
+    from pydicom.datadict import tag_for_keyword
+
+    return tuple(int(tag_for_keyword(keyword)) for keyword in _KEYWORDS) + _PRIVATE_TAGS
 
 
 class NotDicomError(ValueError):
@@ -268,7 +288,8 @@ def read_headers(path: str | os.PathLike) -> list[SliceHeader]:
     path = Path(path)
     with open(path, "rb") as handle:
         try:
-            dataset = pydicom.dcmread(handle, stop_before_pixels=True)
+            # only the tags the scan needs: the rest is skipped, not parsed
+            dataset = pydicom.dcmread(handle, stop_before_pixels=True, specific_tags=list(_wanted_tags()))
         except InvalidDicomError as error:
             raise NotDicomError(f"{path} is not DICOM: {error}") from None
         stopped_at = handle.tell()

@@ -110,6 +110,18 @@ def _fast_path(header: SliceHeader) -> bool:
     )
 
 
+# JPEG 2000 lossless / lossy: GDCM decodes these faster than pylibjpeg-openjpeg
+_JPEG2000 = {"1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91"}
+
+
+def _has_gdcm() -> bool:
+    try:
+        import gdcm  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 class _PixelCache:
     """Decoded pixel arrays of files read with pydicom, so multi-frame files decode once."""
 
@@ -119,10 +131,10 @@ class _PixelCache:
 
     def frame(self, header: SliceHeader) -> np.ndarray:
         if self.path != header.path:
-            import pydicom
+            from pydicom.pixels import pixel_array
 
-            dataset = pydicom.dcmread(header.path)
-            self.frames = dataset.pixel_array
+            plugin = "gdcm" if header.transfer_syntax in _JPEG2000 and _has_gdcm() else ""
+            self.frames = pixel_array(header.path, decoding_plugin=plugin)
             self.path = header.path
         if header.frame is not None and header.number_of_frames > 1:
             return self.frames[header.frame]
