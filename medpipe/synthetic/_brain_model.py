@@ -145,15 +145,23 @@ class BrainModel:
             label[distance < NECROTIC_LEVEL] = 1
         label[~brain_mask] = 0
 
-        texture = 1.0 + np.float32(0.05) * self.texture.sample(coords)
+        # each image is linear in the tissue fractions: compute the fractions once, then mix
+        fractions = {
+            "wm": white * healthy,
+            "gm": grey * healthy,
+            "csf": csf * healthy,
+            "oedema": oedema - core,
+            "enhancing": core - necrotic,
+            "necrotic": necrotic,
+        }
+        common = brain * (1.0 + np.float32(0.05) * self.texture.sample(coords))
+        common *= brain_mask  # skull-stripped: exactly zero outside the mask
         images = {}
         for modality in MODALITIES:
-            level = {k: np.float32(x) for k, x in INTENSITIES[modality].items()}
-            image = white * level["wm"] + grey * level["gm"] + csf * level["csf"]
-            image *= healthy
-            image += (oedema - core) * level["oedema"] + (core - necrotic) * level["enhancing"]
-            image += necrotic * level["necrotic"]
-            image *= brain * texture * (1.0 + np.float32(0.08) * self.bias[modality].sample(coords))
-            image[~brain_mask] = 0.0
-            images[modality] = image.astype(np.float32, copy=False)
+            image = np.zeros(common.shape, dtype=np.float32)
+            for tissue, fraction in fractions.items():
+                image += fraction * np.float32(INTENSITIES[modality][tissue])
+            image *= common
+            image *= 1.0 + np.float32(0.08) * self.bias[modality].sample(coords)
+            images[modality] = image
         return images, label, brain_mask

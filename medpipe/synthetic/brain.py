@@ -142,11 +142,12 @@ def brain_phantom(
             raise ValueError(f"`tumour_center` must lie inside the brain, got voxel {tuple(tumour_center)} (outside)")
 
     images, label, brain_mask = model.evaluate(grid_coordinates(shape, spacing))
+    inside = brain_mask * np.float32(NOISE_STD)
     for modality in images:
         noise = rng.standard_normal(shape, dtype=np.float32)
-        noise *= np.float32(NOISE_STD)
-        noise[~brain_mask] = 0.0
-        images[modality] = np.maximum(images[modality] + noise, np.float32(0.0))
+        noise *= inside
+        noise += images[modality]
+        images[modality] = np.maximum(noise, np.float32(0.0), out=noise)
     if label_convention == "brats2023":
         label = to_brats2023_labels(label)
     centre_voxels = model.tumour_center / np.asarray(spacing) + (np.asarray(shape) - 1.0) / 2.0

@@ -29,8 +29,9 @@ ACQUISITIONS: dict[str, str] = {"t1": "AXT1", "t1ce": "AXT1POST", "t2": "AXT2", 
 
 #: In-plane field of view (mm) of the phantom: 240 mm across both H and W.
 FIELD_OF_VIEW_MM = 240.0
-#: Slice thickness / gap (mm) between consecutive slices.
+#: Distance (mm) between consecutive slices (less when more than 21 slices must fit the brain).
 SLICE_SPACING_MM = 5.0
+_SLICE_RANGE_MM = 50.0
 
 
 def fft2c(image: np.ndarray) -> np.ndarray:
@@ -113,7 +114,8 @@ def kspace_phantom(
     The magnitude is an axial section through the brain model of :func:`brain_phantom` (one
     tumour, ``contrast`` weighting), the phase a random smooth quadratic, the coils Gaussian
     profiles on a ring around the FOV with individual phase. Slices are
-    :data:`SLICE_SPACING_MM` apart around the tumour centre.
+    :data:`SLICE_SPACING_MM` apart around the tumour centre, all within 50 mm of the brain centre
+    (closer together when there are more than 21).
 
     Args:
         shape: in-plane matrix (H, W), each >= 8.
@@ -140,8 +142,11 @@ def kspace_phantom(
     rng = np.random.default_rng(seed)
     spacing = (FIELD_OF_VIEW_MM / height, FIELD_OF_VIEW_MM / width)
     model = BrainModel(rng, (FIELD_OF_VIEW_MM, FIELD_OF_VIEW_MM, 155.0), min(spacing))
-    offsets = (np.arange(num_slices) - (num_slices - 1) / 2.0) * SLICE_SPACING_MM
-    z = (model.tumour_center[2] + offsets).astype(np.float32)
+    # slices stay within +-50 mm of the brain centre (the brain reaches ~+-62 mm), around the tumour
+    span = min(SLICE_SPACING_MM * (num_slices - 1), 2.0 * _SLICE_RANGE_MM)
+    slice_spacing = span / (num_slices - 1) if num_slices > 1 else SLICE_SPACING_MM
+    centre = float(np.clip(model.tumour_center[2], -_SLICE_RANGE_MM + span / 2, _SLICE_RANGE_MM - span / 2))
+    z = (centre + (np.arange(num_slices) - (num_slices - 1) / 2.0) * slice_spacing).astype(np.float32)
     x = ((np.arange(width) - (width - 1) / 2.0) * spacing[1]).astype(np.float32)
     y = (((height - 1) / 2.0 - np.arange(height)) * spacing[0]).astype(np.float32)
     coords = (x[None, None, :], y[None, :, None], z[:, None, None])
@@ -175,7 +180,7 @@ def kspace_phantom(
         noise_std=float(noise_std),
         acquisition=ACQUISITIONS[contrast],
         pixel_spacing=spacing,
-        slice_spacing=SLICE_SPACING_MM,
+        slice_spacing=float(slice_spacing),
         seed=seed,
     )
 

@@ -105,3 +105,9 @@ def test_ismrmrd_header_encoding(phantom):
 def test_errors(kwargs, match):
     with pytest.raises(ValueError, match=match):
         kspace_phantom(**kwargs)
+
+
+def test_many_slices_all_cross_the_brain():
+    p = kspace_phantom((24, 20), 2, num_slices=30, seed=1)
+    assert p.slice_spacing < 5.0
+    assert np.all(np.abs(p.image).reshape(30, -1).max(axis=1) > 0.1)
