@@ -27,8 +27,6 @@ import torch
 
 __all__ = ["BundleSpec", "BundleEngine", "resolve_bundle", "bundle_digest"]
 
-_REPO_BUNDLES = Path(__file__).resolve().parents[2] / "bundles"
-
 
 @dataclass(frozen=True)
 class BundleSpec:
@@ -56,38 +54,35 @@ class BundleSpec:
 
 
 def resolve_bundle(bundle: str | Path) -> BundleSpec:
-    """Find a bundle by path or by name in the repository's ``bundles/`` folder.
+    """Find a bundle by path or by name (:func:`medpipe.bundles.resolve_bundle`) and read its metadata.
 
     Args:
-        bundle: a folder holding ``configs/inference.json``, or the name of one in ``bundles/``.
+        bundle: a bundle folder, or the name of one in medpipe's ``bundles/``.
 
     Returns:
-        The bundle's :class:`BundleSpec`.
+        The bundle's :class:`BundleSpec`. Output label names come from ``post_processed_outputs``
+        when the metadata has them (what the bundle writes), else from ``outputs``.
 
     Raises:
         ValueError: when no such bundle exists or it lacks ``configs/inference.json``.
     """
-    candidate = Path(bundle).expanduser()
-    if not candidate.is_dir():
-        candidate = _REPO_BUNDLES / str(bundle)
-    if not candidate.is_dir():
-        known = sorted(p.name for p in _REPO_BUNDLES.glob("*") if p.is_dir()) if _REPO_BUNDLES.is_dir() else []
-        raise ValueError(f"`bundle` must be a bundle folder or one of {known}, got {str(bundle)!r}")
-    if not (candidate / "configs" / "inference.json").is_file():
-        raise ValueError(f"`bundle` must contain configs/inference.json, got {str(candidate)!r}")
-    meta_path = candidate / "configs" / "metadata.json"
-    metadata = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
+    from medpipe.bundles import resolve_bundle as find_bundle
     from medpipe.batch.series_rules import default_channels
 
+    candidate = find_bundle(bundle)
+    if not (candidate / "configs" / "inference.json").is_file():
+        raise ValueError(f"`bundle` must contain configs/inference.json, got {str(candidate)!r}")
+    metadata = json.loads((candidate / "configs" / "metadata.json").read_text())
     data_format = metadata.get("network_data_format", {})
     inputs = data_format.get("inputs", {}) or {"image": {}}
     input_key = next(iter(inputs))
     channel_def = inputs[input_key].get("channel_def", {}) or {}
     channels = default_channels(candidate.name, channel_def, int(inputs[input_key].get("num_channels", 1) or 1))
-    pred = next(iter(data_format.get("outputs", {}).values()), {}) or {}
+    outputs = metadata.get("post_processed_outputs") or data_format.get("outputs", {})
+    pred = next(iter(outputs.values()), {}) or {}
     output_channels = {int(k): str(v) for k, v in (pred.get("channel_def", {}) or {}).items()}
-    name = candidate.name.lower()
-    task = "segmentation" if "segmentation" in name else "reconstruction" if "reconstruction" in name else "other"
+    described = f"{candidate.name} {metadata.get('task', '')}".lower()
+    task = "segmentation" if "segmentation" in described else "reconstruction" if "reconstruction" in described else "other"
     return BundleSpec(candidate.name, candidate.resolve(), input_key, channels, output_channels, task, metadata)
 
 
@@ -160,9 +155,47 @@ class BundleEngine:
             from monai.inferers import SimpleInferer
 
             self.inferer = SimpleInferer()
+        self.load_keys = self._load_keys()
         self.amp = False
         if "evaluator#amp" in parser:
             self.amp = bool(parser.get_parsed_content("evaluator#amp")) and self.device.type == "cuda"
+
+    def _load_keys(self) -> tuple[str, ...]:
+        """The keys the bundle's first ``LoadImaged`` reads (``("image",)`` or one per modality)."""
+        from monai.transforms import LoadImaged
+
+        preprocessing = self.parser.get_parsed_content("preprocessing", lazy=False)
+        for transform in getattr(preprocessing, "transforms", [preprocessing]):
+            if isinstance(transform, LoadImaged):
+                return tuple(transform.keys)
+        return (self.spec.input_key,)
+
+    def make_item(self, inputs: dict[str, str], case_id: str) -> dict:
+        """The dataset item for one case, in the form the bundle's ``preprocessing`` loads.
+
+        Args:
+            inputs: bundle input (channel) name -> file path.
+            case_id: the case id (model-zoo data lists carry it as ``"case_id"``).
+
+        Returns:
+            ``{"case_id", <load key>: path(s)}``: one key holding the paths in channel order when
+            the bundle loads a single key, else one key per modality.
+
+        Raises:
+            ValueError: when the bundle loads a key that is none of its inputs.
+        """
+        from medpipe.batch.series_rules import canonical_channel
+
+        if len(self.load_keys) == 1:
+            paths = [str(inputs[c]) for c in self.spec.channels]
+            return {"case_id": case_id, self.load_keys[0]: paths if len(paths) > 1 else paths[0]}
+        item = {"case_id": case_id}
+        for key in self.load_keys:
+            channel = canonical_channel(key)
+            if channel not in inputs:
+                raise ValueError(f"the bundle's LoadImaged key must name one of its inputs {list(self.spec.channels)}, got {key!r}")
+            item[key] = str(inputs[channel])
+        return item
 
     def run_case(self, item: dict, output_dir: Path) -> dict:
         """Run the bundle's pipeline on one dataset item, writing under ``output_dir``.

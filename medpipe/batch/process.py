@@ -145,6 +145,19 @@ def _stage_dicom(case: Case, folder: Path) -> dict[str, Path]:
     return staged
 
 
+def _link_inputs(case: Case, folder: Path) -> dict[str, Path]:
+    """Symlink each input as ``<case_id>/<case_id>_<input><ext>`` so bundle writers name outputs by case."""
+    folder.mkdir(parents=True, exist_ok=True)
+    staged = {}
+    for channel, files in case.inputs.items():
+        source = Path(files[0]).resolve()
+        extension = ".nii.gz" if source.name.lower().endswith(".nii.gz") else source.suffix
+        target = folder / f"{case.case_id}_{channel}{extension}"
+        os.symlink(source, target)
+        staged[channel] = target
+    return staged
+
+
 def _atomic_replace(tmp: Path, final: Path) -> None:
     old = None
     if final.exists():
@@ -188,6 +201,7 @@ def process_case(case: Case, config: RunConfig) -> CaseResult:
     if case.problem:
         return finish("failed", case.problem)
     stage = "hashing inputs"
+    originals: dict[str, str] = {}  # staged path -> what the user gave, for error messages
     tmp = output / ".tmp" / f"{case.case_id}-{os.getpid()}"
     try:
         digest = expected_hash(case, config)
@@ -199,17 +213,21 @@ def process_case(case: Case, config: RunConfig) -> CaseResult:
         log.append(f"recomputing: {why}")
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
-        stage = "reading DICOM"
+        stage = "reading inputs"
+        staging = tmp / ".inputs" / case.case_id
         if case.layout == "dicom":
             with _captured(log):
-                staged = _stage_dicom(case, tmp / ".inputs")
+                staged = _stage_dicom(case, staging)
         else:
-            staged = {c: Path(files[0]) for c, files in case.inputs.items()}
+            staged = _link_inputs(case, staging)
+        for channel, path in staged.items():
+            files = case.inputs[channel]
+            originals[str(path)] = files[0] if len(files) == 1 else f"series {case.series.get(channel, channel)} in {Path(files[0]).parent}"
         stage = "running the bundle"
-        paths = [str(staged[c]) for c in config.spec.channels]
-        item = {config.spec.input_key: paths if len(paths) > 1 else paths[0]}
+        engine = get_engine(config)
+        item = engine.make_item(staged, case.case_id)
         with _captured(log):
-            result = get_engine(config).run_case(item, tmp / ".bundle")
+            result = engine.run_case(item, tmp / ".bundle")
             stage = "writing outputs"
             after_bundle = time.perf_counter()
             names = write_case_outputs(case, config, staged, result["files"], tmp)
@@ -226,5 +244,8 @@ def process_case(case: Case, config: RunConfig) -> CaseResult:
     except Exception as err:  # noqa: BLE001 - per-case isolation: every error becomes a failed row
         log.append(traceback.format_exc())
         shutil.rmtree(tmp, ignore_errors=True)
-        return finish("failed", f"{stage}: {_one_line(err)}")
+        reason = _one_line(err)
+        for staged_path, original in originals.items():
+            reason = reason.replace(staged_path, original)
+        return finish("failed", f"{stage}: {reason}")
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from medpipe.batch.discovery import Case, discover_cases
 from medpipe.batch.engine import BundleSpec, bundle_digest, resolve_bundle
 from medpipe.batch.manifest import ManifestWriter, Row, part_name
-from medpipe.batch.process import CaseResult, RunConfig, expected_hash, process_case
+from medpipe.batch.process import CaseResult, RunConfig, expected_hash, get_engine, process_case
 from medpipe.batch.report import build_report
 from medpipe.batch.resume import is_up_to_date
 from medpipe.batch.series_rules import default_rules, load_rules
@@ -149,6 +149,12 @@ def run_batch(options: RunOptions, *, on_result: Callable[[CaseResult], None] | 
         if on_result is not None:
             on_result(result)
 
+    if not (options.scheduler or options.dask_workers) and any(plan(c, config)[0] == "run" for c in cases):
+        try:
+            get_engine(config)  # a bundle that cannot load is a usage error, not N failed cases
+        except Exception as err:  # noqa: BLE001 - reported as a usage error with the cause
+            bar.close()
+            raise ValueError(f"`bundle` {config.spec.name} must load, got {type(err).__name__}: {err}") from err
     try:
         if options.scheduler or options.dask_workers:
             from medpipe.batch.dask_backend import run_on_dask

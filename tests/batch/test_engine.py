@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import MODALITIES, read_pred, write_brats_like
+from tests.batch.conftest import MODALITIES, read_pred, write_brats_like
 
 from medpipe.batch.engine import BundleEngine, bundle_digest, resolve_bundle
 
@@ -25,15 +25,16 @@ def test_resolve_bundle_reads_metadata(tiny_bundle):
 
 
 def test_resolve_bundle_errors(tmp_path):
-    with pytest.raises(ValueError, match="`bundle` must be a bundle folder or one of"):
+    with pytest.raises(ValueError, match="`bundle` must be a bundle name in"):
         resolve_bundle("no_such_bundle_anywhere")
-    (tmp_path / "empty").mkdir()
+    (tmp_path / "meta_only" / "configs").mkdir(parents=True)
+    (tmp_path / "meta_only" / "configs" / "metadata.json").write_text("{}")
     with pytest.raises(ValueError, match="`bundle` must contain configs/inference.json"):
-        resolve_bundle(tmp_path / "empty")
+        resolve_bundle(tmp_path / "meta_only")
 
 
 def test_bundle_digest_changes_with_weights(tmp_path):
-    from conftest import write_tiny_bundle
+    from tests.batch.conftest import write_tiny_bundle
 
     spec = resolve_bundle(write_tiny_bundle(tmp_path))
     before = bundle_digest(spec)
@@ -44,7 +45,7 @@ def test_bundle_digest_changes_with_weights(tmp_path):
 
 
 def test_engine_rejects_a_config_without_postprocessing(tmp_path):
-    from conftest import write_tiny_bundle
+    from tests.batch.conftest import write_tiny_bundle
 
     root = write_tiny_bundle(tmp_path)
     config = json.loads((root / "configs" / "inference.json").read_text())
@@ -60,10 +61,12 @@ def test_parity_with_monai_bundle_run(tiny_bundle, tmp_path):
 
     folder = write_brats_like(tmp_path / "scans", "BraTS_009", seed=9)
     engine = BundleEngine(resolve_bundle(tiny_bundle))
-    ours = engine.run_case({"image": case_paths(folder)}, _mkdir(tmp_path / "ours"))
+    item = engine.make_item(dict(zip(MODALITIES, case_paths(folder))), "BraTS_009")
+    assert item == {"case_id": "BraTS_009", "image": case_paths(folder)}
+    ours = engine.run_case(item, _mkdir(tmp_path / "ours"))
     # A second case through the same engine must not disturb the first one's parity.
     other = write_brats_like(tmp_path / "scans", "BraTS_010", seed=10)
-    engine.run_case({"image": case_paths(other)}, _mkdir(tmp_path / "ours2"))
+    engine.run_case(engine.make_item(dict(zip(MODALITIES, case_paths(other))), "BraTS_010"), _mkdir(tmp_path / "ours2"))
     run(config_file=str(tiny_bundle / "configs" / "inference.json"), meta_file=str(tiny_bundle / "configs" / "metadata.json"),
         bundle_root=str(tiny_bundle), datalist=[{"image": case_paths(folder)}], output_dir=str(tmp_path / "monai"))
     (theirs,) = sorted((tmp_path / "monai").rglob("*.nii.gz"))
