@@ -67,6 +67,12 @@ def _refine(values: torch.Tensor) -> torch.Tensor:
     return refined
 
 
+def _gather(values: torch.Tensor, coordinates) -> torch.Tensor:
+    """``values`` at the voxel coordinates ``(n, ndim)`` reported by the reference (``n`` may be 0)."""
+    index = torch.as_tensor(np.asarray(coordinates, dtype=np.int64).reshape(-1, values.ndim), device=values.device)
+    return values[tuple(index.T)]
+
+
 class BettiMatchingLoss(_Loss):
     """Betti matching loss (Stucki et al., ICML 2023, Eq. 5; efficient 3D version 2024).
 
@@ -104,25 +110,21 @@ class BettiMatchingLoss(_Loss):
         self.sigmoid, self.softmax = sigmoid, softmax
         self.engine = load_reference()
 
-    def _pair_loss(self, prediction: torch.Tensor, target: torch.Tensor, result) -> torch.Tensor:
+    @staticmethod
+    def _pair_loss(prediction: torch.Tensor, target: torch.Tensor, result) -> torch.Tensor:
+        """Eq. 5 of Stucki et al. for one pair, from the reference's birth/death coordinates."""
         total = prediction.new_zeros(())
         for dim in range(len(result.num_matched)):
-
-            def gather(values: torch.Tensor, coordinates) -> torch.Tensor:
-                index = torch.as_tensor(np.asarray(coordinates, dtype=np.int64).reshape(-1, values.ndim))
-                return values[tuple(index.T)]
-
-            matched_pred = [gather(prediction, result.input1_matched_birth_coordinates[dim]),
-                            gather(prediction, result.input1_matched_death_coordinates[dim])]
-            matched_gt = [gather(target, result.input2_matched_birth_coordinates[dim]),
-                          gather(target, result.input2_matched_death_coordinates[dim])]
-            unmatched_pred_birth = gather(prediction, result.input1_unmatched_birth_coordinates[dim])
-            unmatched_pred_death = gather(prediction, result.input1_unmatched_death_coordinates[dim])
-            unmatched_gt_birth = gather(target, result.input2_unmatched_birth_coordinates[dim])
-            unmatched_gt_death = gather(target, result.input2_unmatched_death_coordinates[dim])
-            total = total + 2 * sum(((p - g) ** 2).sum() for p, g in zip(matched_pred, matched_gt))
-            total = total + ((unmatched_pred_birth - unmatched_pred_death) ** 2).sum()
-            total = total + ((unmatched_gt_birth - unmatched_gt_death) ** 2).sum()
+            pred_birth = _gather(prediction, result.input1_matched_birth_coordinates[dim])
+            pred_death = _gather(prediction, result.input1_matched_death_coordinates[dim])
+            gt_birth = _gather(target, result.input2_matched_birth_coordinates[dim])
+            gt_death = _gather(target, result.input2_matched_death_coordinates[dim])
+            total = total + 2 * (((pred_birth - gt_birth) ** 2).sum() + ((pred_death - gt_death) ** 2).sum())
+            for values, births, deaths in (
+                (prediction, result.input1_unmatched_birth_coordinates[dim], result.input1_unmatched_death_coordinates[dim]),
+                (target, result.input2_unmatched_birth_coordinates[dim], result.input2_unmatched_death_coordinates[dim]),
+            ):
+                total = total + ((_gather(values, births) - _gather(values, deaths)) ** 2).sum()
         return total
 
     def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

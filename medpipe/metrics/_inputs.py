@@ -12,7 +12,10 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
-__all__ = ["as_numpy", "check_connectivity", "check_pair", "check_spacing", "per_label", "to_mask"]
+__all__ = [
+    "as_numpy", "check_connectivity", "check_labels", "check_pair", "check_spacing", "per_label",
+    "per_label_single", "to_mask",
+]
 
 CONNECTIVITY_CHOICES = (1, "full")
 
@@ -89,7 +92,8 @@ def check_pair(pred: Any, gt: Any) -> tuple[np.ndarray, np.ndarray]:
     return pred_array, gt_array
 
 
-def _check_labels(labels: Any) -> list[int]:
+def check_labels(labels: Any) -> list[int]:
+    """Return ``labels`` (an int or a non-empty sequence of ints) as a list of ints."""
     if isinstance(labels, (int, np.integer)) and not isinstance(labels, bool):
         return [int(labels)]
     if isinstance(labels, Sequence) and not isinstance(labels, str) and len(labels) > 0:
@@ -109,7 +113,7 @@ def per_label(
     pred_array, gt_array = check_pair(pred, gt)
     if labels is None:
         return metric(to_mask(pred_array, "pred"), to_mask(gt_array, "gt"))
-    return {label: metric(pred_array == label, gt_array == label) for label in _check_labels(labels)}
+    return {label: metric(pred_array == label, gt_array == label) for label in check_labels(labels)}
 
 
 def per_label_single(metric: Callable[[np.ndarray], Any], mask: Any, labels: Any = None, name: str = "mask") -> Any:
@@ -118,4 +122,4 @@ def per_label_single(metric: Callable[[np.ndarray], Any], mask: Any, labels: Any
     _check_values(array, name)
     if labels is None:
         return metric(to_mask(array, name))
-    return {label: metric(array == label) for label in _check_labels(labels)}
+    return {label: metric(array == label) for label in check_labels(labels)}

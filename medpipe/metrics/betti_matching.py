@@ -45,9 +45,11 @@ from typing import Any
 
 import numpy as np
 
-from medpipe.metrics._inputs import check_connectivity, per_label
+from medpipe.metrics._inputs import check_connectivity, check_labels, check_pair, to_mask
 
-__all__ = ["betti_matching_error", "load_reference", "refine_to_vertices"]
+__all__ = [
+    "betti_matching_error", "load_reference", "refine_to_vertices", "unmatched_counts", "unmatched_counts_batch",
+]
 
 INSTALL_HINT = "pip install --no-deps topolosses"
 
@@ -110,30 +112,51 @@ def _filtration(mask: np.ndarray, full: bool) -> np.ndarray:
     return refine_to_vertices(values) if full else np.ascontiguousarray(values)
 
 
+def unmatched_counts_batch(
+    pairs: list[tuple[np.ndarray, np.ndarray]], hops: int, crop: bool = True
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Run the reference matching on boolean mask pairs (after cropping) and return its counts.
+
+    All non-empty pairs go to the reference in one call, which matches them in parallel threads.
+
+    Returns:
+        One ``(num_matched, num_unmatched_pred, num_unmatched_gt)`` per pair, int64 ``(ndim,)``
+        each, exactly as the reference reports them (without the essential dimension-0 bar).
+    """
+    counts: list = [None] * len(pairs)
+    inputs_pred, inputs_gt, positions = [], [], []
+    for position, (pred, gt) in enumerate(pairs):
+        union = pred | gt
+        if not union.any():
+            zeros = np.zeros(pred.ndim, dtype=np.int64)
+            counts[position] = (zeros, zeros.copy(), zeros.copy())
+            continue
+        if crop:
+            box = _crop_box(union)
+            pred, gt = pred[box], gt[box]
+        full = hops == pred.ndim and pred.ndim > 1
+        inputs_pred.append(_filtration(pred, full))
+        inputs_gt.append(_filtration(gt, full))
+        positions.append(position)
+    if positions:
+        engine = load_reference()
+        if len(positions) == 1:
+            results = [engine.compute_matching(inputs_pred[0], inputs_gt[0])]
+        else:
+            results = engine.compute_matching(inputs_pred, inputs_gt)
+        for position, result in zip(positions, results):
+            counts[position] = tuple(
+                np.asarray(values, dtype=np.int64)
+                for values in (result.num_matched, result.num_unmatched_input1, result.num_unmatched_input2)
+            )
+    return counts
+
+
 def unmatched_counts(
     pred: np.ndarray, gt: np.ndarray, hops: int, crop: bool = True
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Run the reference matching on two boolean masks (after cropping) and return its counts.
-
-    Returns:
-        ``(num_matched, num_unmatched_pred, num_unmatched_gt)``, int64 ``(ndim,)`` each, exactly
-        as the reference reports them (without the essential dimension-0 bar).
-    """
-    ndim = pred.ndim
-    union = pred | gt
-    if not union.any():
-        zeros = np.zeros(ndim, dtype=np.int64)
-        return zeros, zeros.copy(), zeros.copy()
-    if crop:
-        box = _crop_box(union)
-        pred, gt = pred[box], gt[box]
-    full = hops == ndim and ndim > 1
-    result = load_reference().compute_matching(_filtration(pred, full), _filtration(gt, full))
-    return (
-        np.asarray(result.num_matched, dtype=np.int64),
-        np.asarray(result.num_unmatched_input1, dtype=np.int64),
-        np.asarray(result.num_unmatched_input2, dtype=np.int64),
-    )
+    """:func:`unmatched_counts_batch` for a single pair."""
+    return unmatched_counts_batch([(pred, gt)], hops, crop)[0]
 
 
 def betti_matching_error(pred: Any, gt: Any, connectivity: int | str = 1, *, labels: Any = None) -> Any:
@@ -155,14 +178,21 @@ def betti_matching_error(pred: Any, gt: Any, connectivity: int | str = 1, *, lab
     Raises:
         ValueError: shape mismatch, non-binary input without ``labels``, NaN, bad ``connectivity``.
         ImportError: the ``topolosses`` wheel with the reference extension is not installed.
-    """
 
-    def measure(pred_mask: np.ndarray, gt_mask: np.ndarray) -> tuple[int, ...]:
-        hops = check_connectivity(connectivity, pred_mask.ndim)
-        _, unmatched_pred, unmatched_gt = unmatched_counts(pred_mask, gt_mask, hops)
+    With several ``labels`` all pairs go to the reference in one call, which runs them in
+    parallel threads.
+    """
+    pred_array, gt_array = check_pair(pred, gt)
+    hops = check_connectivity(connectivity, pred_array.ndim)
+    if labels is None:
+        keys, pairs = [None], [(to_mask(pred_array, "pred"), to_mask(gt_array, "gt"))]
+    else:
+        keys = check_labels(labels)
+        pairs = [(pred_array == label, gt_array == label) for label in keys]
+    errors = {}
+    for key, (pred_mask, gt_mask), (_, unmatched_pred, unmatched_gt) in zip(keys, pairs, unmatched_counts_batch(pairs, hops)):
         error = unmatched_pred + unmatched_gt
         if pred_mask.any() != gt_mask.any():
             error[0] += 1
-        return tuple(int(e) for e in error)
-
-    return per_label(measure, pred, gt, labels)
+        errors[key] = tuple(int(e) for e in error)
+    return errors[None] if labels is None else errors
