@@ -119,9 +119,9 @@ def _vector(value, size):
     return array if array.shape == (size,) and np.all(np.isfinite(array)) else None
 
 
-def _pixel_element(handle, dataset, file_size: int, stopped_at: int) -> tuple[str, int | None, str]:
+def _pixel_element(handle, common: dict, file_size: int, stopped_at: int) -> tuple[str, int | None, str]:
     """(pixel kind, offset of native pixel bytes or None, problem) from the bytes where reading stopped."""
-    syntax = str(getattr(dataset, "file_meta", {}).get("TransferSyntaxUID", "1.2.840.10008.1.2"))
+    syntax = common["transfer_syntax"] or "1.2.840.10008.1.2"
     little = syntax != "1.2.840.10008.1.2.2"
     implicit = syntax == "1.2.840.10008.1.2"
     handle.seek(stopped_at)
@@ -138,14 +138,9 @@ def _pixel_element(handle, dataset, file_size: int, stopped_at: int) -> tuple[st
         length, header_size = int.from_bytes(head[8:12], order), 12
     if length == 0xFFFFFFFF:
         return kind, None, ""
-    frames = max(_int(dataset.get("NumberOfFrames", 1), 1), 1)
     expected = (
-        _int(dataset.get("Rows"))
-        * _int(dataset.get("Columns"))
-        * frames
-        * max(_int(dataset.get("SamplesPerPixel", 1), 1), 1)
-        * _int(dataset.get("BitsAllocated", 16), 16)
-        // 8
+        common["rows"] * common["columns"] * common["number_of_frames"] * common["samples_per_pixel"]
+        * common["bits_allocated"] // 8
     )
     offset = stopped_at + header_size
     if file_size < offset + length:
@@ -187,46 +182,85 @@ def _group_value(frame_group, shared_group, sequence: str, keyword: str):
     return None
 
 
+_US_KEYWORDS = frozenset({"Rows", "Columns", "BitsAllocated", "BitsStored", "PixelRepresentation", "SamplesPerPixel"})
+
+
+class _RawTags:
+    """Top-level values read from the undecoded bytes pydicom keeps until first access.
+
+    pydicom's per-element value conversion is the slowest part of a header scan; the scan
+    only needs text and a few unsigned shorts, so it decodes those itself.
+    """
+
+    def __init__(self, dataset):
+        self.dataset = dataset
+        self.tags = dict(zip(_KEYWORDS, _wanted_tags()))
+
+    def text(self, keyword: str) -> str:
+        element = self.dataset.get_item(self.tags[keyword])
+        value = None if element is None else element.value
+        if value is None:
+            return ""
+        if isinstance(value, bytes):
+            if keyword in _US_KEYWORDS:
+                order = "little" if element.is_little_endian else "big"
+                return str(int.from_bytes(value[:2], order)) if len(value) >= 2 else ""
+            return value.decode("latin-1").strip(" \x00")
+        if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue":
+            return "\\".join(str(item) for item in value)
+        return str(value)
+
+    def values(self, keyword: str) -> list[str]:
+        text = self.text(keyword)
+        return [part.strip() for part in text.split("\\")] if text else []
+
+
+def _echo(raw: _RawTags) -> str:
+    text = raw.text("EchoNumbers") or raw.text("EchoTime")
+    number = _float(text)
+    return f"{number:g}" if number is not None else text
+
+
 def _common(path: Path, dataset, problem: str) -> dict:
-    image_type = tuple(str(value).upper() for value in dataset.get("ImageType", []) or [])
-    spacing = _vector(dataset.get("PixelSpacing", []) or [], 2)
-    echo = dataset.get("EchoNumbers", None) or dataset.get("EchoTime", "")
+    raw = _RawTags(dataset)
+    spacing = _vector(raw.values("PixelSpacing"), 2)
+    meta = getattr(dataset, "file_meta", None)
     return dict(
         path=path,
         frame=None,
-        sop_instance_uid=str(dataset.get("SOPInstanceUID", "")),
-        sop_class_uid=str(dataset.get("SOPClassUID", "")),
-        series_uid=str(dataset.get("SeriesInstanceUID", "")),
-        series_number=str(dataset.get("SeriesNumber", "") or ""),
-        series_description=str(dataset.get("SeriesDescription", "") or ""),
-        modality=str(dataset.get("Modality", "") or ""),
-        image_type=image_type,
-        rows=_int(dataset.get("Rows")),
-        columns=_int(dataset.get("Columns")),
+        sop_instance_uid=raw.text("SOPInstanceUID"),
+        sop_class_uid=raw.text("SOPClassUID"),
+        series_uid=raw.text("SeriesInstanceUID"),
+        series_number=raw.text("SeriesNumber"),
+        series_description=raw.text("SeriesDescription"),
+        modality=raw.text("Modality"),
+        image_type=tuple(value.upper() for value in raw.values("ImageType")),
+        rows=_int(raw.text("Rows")),
+        columns=_int(raw.text("Columns")),
         pixel_spacing=tuple(spacing) if spacing is not None else None,
-        orientation=_vector(dataset.get("ImageOrientationPatient", []) or [], 6),
-        position=_vector(dataset.get("ImagePositionPatient", []) or [], 3),
-        instance_number=_int(dataset.get("InstanceNumber")),
-        acquisition_number=_int(dataset.get("AcquisitionNumber")),
+        orientation=_vector(raw.values("ImageOrientationPatient"), 6),
+        position=_vector(raw.values("ImagePositionPatient"), 3),
+        instance_number=_int(raw.text("InstanceNumber")),
+        acquisition_number=_int(raw.text("AcquisitionNumber")),
         temporal_key=(
-            _int(dataset.get("TemporalPositionIdentifier")),
-            _int(dataset.get("AcquisitionNumber")),
-            _float(dataset.get("TriggerTime"), 0.0),
-            str(dataset.get("AcquisitionTime", "") or ""),
-            _int(dataset.get("InstanceNumber")),
+            _int(raw.text("TemporalPositionIdentifier")),
+            _int(raw.text("AcquisitionNumber")),
+            _float(raw.text("TriggerTime"), 0.0),
+            raw.text("AcquisitionTime"),
+            _int(raw.text("InstanceNumber")),
         ),
-        echo=str(echo),
-        slope=_float(dataset.get("RescaleSlope"), 1.0) or 1.0,
-        intercept=_float(dataset.get("RescaleIntercept"), 0.0),
-        gantry_tilt=_float(dataset.get("GantryDetectorTilt"), 0.0),
-        slice_thickness=_float(dataset.get("SliceThickness")),
-        spacing_between_slices=_float(dataset.get("SpacingBetweenSlices")),
-        transfer_syntax=str(getattr(dataset, "file_meta", {}).get("TransferSyntaxUID", "")),
-        bits_allocated=_int(dataset.get("BitsAllocated"), 16),
-        bits_stored=_int(dataset.get("BitsStored"), 16),
-        pixel_representation=_int(dataset.get("PixelRepresentation")),
-        samples_per_pixel=_int(dataset.get("SamplesPerPixel", 1), 1),
-        number_of_frames=max(_int(dataset.get("NumberOfFrames", 1), 1), 1),
+        echo=_echo(raw),
+        slope=_float(raw.text("RescaleSlope"), 1.0) or 1.0,
+        intercept=_float(raw.text("RescaleIntercept"), 0.0),
+        gantry_tilt=_float(raw.text("GantryDetectorTilt"), 0.0),
+        slice_thickness=_float(raw.text("SliceThickness")),
+        spacing_between_slices=_float(raw.text("SpacingBetweenSlices")),
+        transfer_syntax=str(meta.get("TransferSyntaxUID", "")) if meta is not None else "",
+        bits_allocated=_int(raw.text("BitsAllocated"), 16),
+        bits_stored=_int(raw.text("BitsStored"), 16),
+        pixel_representation=_int(raw.text("PixelRepresentation")),
+        samples_per_pixel=_int(raw.text("SamplesPerPixel"), 1) or 1,
+        number_of_frames=max(_int(raw.text("NumberOfFrames"), 1), 1),
         problem=problem,
     )
 
@@ -294,12 +328,13 @@ def read_headers(path: str | os.PathLike) -> list[SliceHeader]:
             raise NotDicomError(f"{path} is not DICOM: {error}") from None
         stopped_at = handle.tell()
         file_size = os.fstat(handle.fileno()).st_size
-        kind, offset, problem = _pixel_element(handle, dataset, file_size, stopped_at)
-    if "SeriesInstanceUID" not in dataset:
-        raise ValueError("header ends before SeriesInstanceUID (truncated or incomplete file)")
-    if not kind and "Rows" in dataset:
+        if "SeriesInstanceUID" not in dataset:
+            raise ValueError("header ends before SeriesInstanceUID (truncated or incomplete file)")
+        common = _common(path, dataset, "")
+        kind, offset, problem = _pixel_element(handle, common, file_size, stopped_at)
+    if not kind and common["rows"]:
         problem = problem or "no pixel data"
-    common = _common(path, dataset, problem)
+    common["problem"] = problem
     common["pixel_kind"] = kind
     common["pixel_offset"] = offset
     if common["sop_class_uid"] == _MEDIA_DIRECTORY:

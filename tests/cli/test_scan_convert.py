@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import nibabel as nib
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "io"))
-from _dicom_factory import volume, write_series  # noqa: E402
+from tests.io._dicom_factory import volume, write_series
 
-from medpipe import cli  # noqa: E402
+from medpipe import cli
 
 
 @pytest.fixture()

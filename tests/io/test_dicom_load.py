@@ -10,7 +10,7 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 import pytest
-from _dicom_factory import volume, write_enhanced, write_series
+from tests.io._dicom_factory import volume, write_enhanced, write_series
 from pydicom.uid import RLELossless
 
 from medpipe.io import find_series, load_series

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import pytest
-from _dicom_factory import SAGITTAL, volume, write_series
+from tests.io._dicom_factory import SAGITTAL, volume, write_series
 from pydicom.uid import generate_uid
 
 from medpipe.io import find_series, load_series
@@ -102,7 +102,7 @@ def test_one_uid_split_by_orientation_and_echo(tmp_path):
     uid = generate_uid()
     write_series(other, volume((5, 6, 3)), series_uid=uid, echo_times=[10] * 3, modality="MR", prefix="e1")
     write_series(other, volume((5, 6, 3)), series_uid=uid, echo_times=[20] * 3, modality="MR", prefix="e2")
-    assert sorted(s.split for s in find_series(other)) == ["echo 10.0", "echo 20.0"]
+    assert sorted(s.split for s in find_series(other)) == ["echo 10", "echo 20"]
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ import highdicom as hd
 import numpy as np
 import pydicom
 import pytest
-from _dicom_factory import SAGITTAL, volume, write_series
+from tests.io._dicom_factory import SAGITTAL, volume, write_series
 from pydicom.sr.codedict import codes
 
 from medpipe.io import find_series, load_series

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -10,12 +9,11 @@ import pytest
 import torch
 from monai.data import MetaTensor
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "io"))
-from _dicom_factory import volume, write_series  # noqa: E402
+from tests.io._dicom_factory import volume, write_series
 
-from medpipe.io import find_series, write_nifti  # noqa: E402
-from medpipe.io.kspace import write_cfl, write_fastmri_h5  # noqa: E402
-from medpipe.transforms import LoadScan, LoadScand  # noqa: E402
+from medpipe.io import find_series, write_nifti
+from medpipe.io.kspace import write_cfl, write_fastmri_h5
+from medpipe.transforms import LoadScan, LoadScand
 
 AFFINE = np.array([[-0.5, 0, 0, 10], [0, -0.75, 0, -20], [0, 0, 2.0, 30], [0, 0, 0, 1]])
 
