@@ -41,59 +41,52 @@ def _describe_labels(label: np.ndarray, spacing: tuple[float, ...]) -> dict:
 def write_demo_scans(output: Path, *, seed: int = 0) -> list[DemoItem]:
     """Write every synthetic phantom in every supported layout under ``output / "scans"``.
 
+    ``scans/brain`` is one mixed folder, the way studies arrive from a PACS export or a study
+    collection: BraTS case folders, an nnU-Net-named case, a DICOM study with one series per
+    modality plus a localizer, and one deliberately broken case (FLAIR missing) that a batch run
+    must report as failed. ``scans/kspace`` holds fastMRI-layout HDF5 files; ``scans/other`` holds
+    the phantoms no bundle consumes yet (CT, registration pair, vessel tree).
+
     Args:
         output: the demo folder; created if missing.
-        seed: base seed; case ``i`` uses ``seed + i`` so cases differ but runs repeat exactly.
+        seed: base seed; each case adds its own offset so cases differ but runs repeat exactly.
 
     Returns:
-        One ``DemoItem`` per layout or file written.
+        One ``DemoItem`` per case or file written.
     """
     from medpipe import synthetic
 
     scans = output / "scans"
+    brain = scans / "brain"
     items: list[DemoItem] = []
 
-    brats_root = scans / "brats"
     for i in range(2):
         case_id = f"demo_brats_{i:03d}"
         phantom = synthetic.brain_phantom(BRAIN_SHAPE, BRAIN_SPACING, seed=seed + i)
-        synthetic.write_brats_case(brats_root, case_id, phantom)
+        synthetic.write_brats_case(brain, case_id, phantom)
         items.append(
             DemoItem(
                 "BraTS case",
-                brats_root / case_id,
+                brain / case_id,
                 "T1, T1ce, T2, FLAIR + BraTS labels (1 necrotic, 2 oedema, 4 enhancing)",
                 {"shape": list(BRAIN_SHAPE), "label_volumes_ml": _describe_labels(phantom.label, BRAIN_SPACING)},
             )
         )
 
-    nnunet_root = scans / "nnunet"
     phantom = synthetic.brain_phantom(BRAIN_SHAPE, BRAIN_SPACING, seed=seed + 10)
-    synthetic.write_nnunet_case(nnunet_root, "demo_nnunet_000", phantom)
-    items.append(DemoItem("nnU-Net case", nnunet_root, "<case>_0000..0003.nii.gz (t1, t1ce, t2, flair)"))
+    synthetic.write_nnunet_case(brain / "nnunet", "demo_nnunet_000", phantom)
+    items.append(DemoItem("nnU-Net case", brain / "nnunet", "<case>_0000..0003.nii.gz (t1, t1ce, t2, flair)"))
 
-    dicom_root = scans / "dicom"
     phantom = synthetic.brain_phantom(BRAIN_SHAPE, BRAIN_SPACING, seed=seed + 20)
-    synthetic.write_dicom_study(dicom_root, "demo_study_000", phantom)
-    items.append(DemoItem("DICOM study", dicom_root / "demo_study_000", "one MR series per modality"))
+    synthetic.write_dicom_study(brain / "dicom", "demo_study_000", phantom, localizer=True)
+    items.append(DemoItem("DICOM study", brain / "dicom" / "demo_study_000", "one MR series per modality + a localizer"))
 
-    ct = synthetic.abdomen_ct_phantom(CT_SHAPE, seed=seed + 30)
-    ct_path = scans / "ct" / "demo_ct_000.nii.gz"
-    ct_path.parent.mkdir(parents=True, exist_ok=True)
-    synthetic.write_nifti(ct_path, ct.image, ct.affine)
-    synthetic.write_nifti(ct_path.with_name("demo_ct_000_label.nii.gz"), ct.label, ct.affine)
-    ct_spacing = tuple(float(s) for s in np.linalg.norm(ct.affine[:3, :3], axis=0))
-    items.append(
-        DemoItem(
-            "abdominal CT",
-            ct_path,
-            "HU image + 8 BTCV organs (1, 2, 3, 4, 6, 7, 8, 11)",
-            {"shape": list(ct.image.shape), "label_volumes_ml": _describe_labels(ct.label, ct_spacing)},
-        )
-    )
-    ct_dicom = scans / "ct_dicom" / "demo_ct_000"
-    synthetic.write_dicom_series(ct_dicom, ct.image, ct.affine, modality="CT", series_description="abdomen CT")
-    items.append(DemoItem("CT DICOM series", ct_dicom, "the same CT as CT Image Storage instances"))
+    broken_id = "demo_broken_000"
+    phantom = synthetic.brain_phantom(BRAIN_SHAPE, BRAIN_SPACING, seed=seed + 30)
+    synthetic.write_brats_case(brain, broken_id, phantom)
+    for path in (brain / broken_id).glob("*_flair.nii.gz"):
+        path.unlink()
+    items.append(DemoItem("broken case", brain / broken_id, "FLAIR missing on purpose: a batch run reports it failed"))
 
     kspace_root = scans / "kspace"
     kspace_root.mkdir(parents=True, exist_ok=True)
@@ -105,8 +98,27 @@ def write_demo_scans(output: Path, *, seed: int = 0) -> list[DemoItem]:
             DemoItem("fastMRI k-space", path, "8-coil fully sampled k-space + RSS reference", {"kspace_shape": list(k.kspace.shape)})
         )
 
-    pair = synthetic.registration_pair(seed=seed + 50)
-    reg_root = scans / "registration" / "demo_pair_000"
+    other = scans / "other"
+    other.mkdir(parents=True, exist_ok=True)
+    ct = synthetic.abdomen_ct_phantom(CT_SHAPE, seed=seed + 50)
+    ct_path = other / "demo_ct_000.nii.gz"
+    synthetic.write_nifti(ct_path, ct.image, ct.affine)
+    synthetic.write_nifti(other / "demo_ct_000_label.nii.gz", ct.label, ct.affine)
+    ct_spacing = tuple(float(s) for s in np.linalg.norm(ct.affine[:3, :3], axis=0))
+    items.append(
+        DemoItem(
+            "abdominal CT",
+            ct_path,
+            "HU image + 8 BTCV organs (1, 2, 3, 4, 6, 7, 8, 11)",
+            {"shape": list(ct.image.shape), "label_volumes_ml": _describe_labels(ct.label, ct_spacing)},
+        )
+    )
+    ct_dicom = other / "demo_ct_000_dicom"
+    synthetic.write_dicom_series(ct_dicom, ct.image, ct.affine, modality="CT", series_description="abdomen CT")
+    items.append(DemoItem("CT DICOM series", ct_dicom, "the same CT as CT Image Storage instances"))
+
+    pair = synthetic.registration_pair(seed=seed + 60)
+    reg_root = other / "demo_pair_000"
     reg_root.mkdir(parents=True, exist_ok=True)
     eye = np.eye(4)
     for name, array in [
@@ -116,13 +128,13 @@ def write_demo_scans(output: Path, *, seed: int = 0) -> list[DemoItem]:
         ("fixed_label", pair.fixed_label),
     ]:
         synthetic.write_nifti(reg_root / f"{name}.nii.gz", array, eye)
+    np.save(reg_root / "ddf.npy", pair.ddf)
     items.append(
         DemoItem("registration pair", reg_root, "moving/fixed with known smooth deformation", {"volume_ratio": float(pair.volume_ratio)})
     )
 
-    tree = synthetic.vessel_tree(seed=seed + 60)
-    tree_path = scans / "vessels" / "demo_tree_000.nii.gz"
-    tree_path.parent.mkdir(parents=True, exist_ok=True)
+    tree = synthetic.vessel_tree(seed=seed + 70)
+    tree_path = other / "demo_tree_000.nii.gz"
     synthetic.write_nifti(tree_path, tree.mask.astype(np.uint8), eye)
     items.append(DemoItem("vessel tree", tree_path, "tubular tree with known Betti numbers", {"betti": list(tree.betti)}))
     return items
@@ -158,13 +170,14 @@ def _write_index(output: Path, items: list[DemoItem], reports: dict[str, tuple[s
     return index
 
 
-def run_demo(output: str | Path, *, seed: int = 0, run_bundles: bool = True) -> Path:
+def run_demo(output: str | Path, *, seed: int = 0, run_bundles: bool = True, progress: bool = True) -> Path:
     """Write the demo scans, run every available bundle over them, and write ``index.html``.
 
     Args:
         output: the demo folder.
         seed: base seed for the phantoms.
-        run_bundles: run the installed bundles over the scans (the batch runner must be present).
+        run_bundles: run every bundle that ships weights over the scans with ``medpipe run``.
+        progress: show progress bars (they are quiet anyway when not on a terminal).
 
     Returns:
         The path of ``OUTPUT/index.html``.
@@ -179,7 +192,7 @@ def run_demo(output: str | Path, *, seed: int = 0, run_bundles: bool = True) -> 
         print(f"  {item.kind:<20} {item.path.relative_to(output)}{extra}")
     reports: dict[str, tuple[str, Path | None]] = {}
     if run_bundles:
-        reports = _run_bundles(output)
+        reports = _run_bundles(output, progress=progress)
     summary = {
         "seconds": round(time.perf_counter() - start, 2),
         "scans": [{"kind": i.kind, "path": str(i.path.relative_to(output)), **i.details} for i in items],
@@ -191,11 +204,32 @@ def run_demo(output: str | Path, *, seed: int = 0, run_bundles: bool = True) -> 
     return index
 
 
-def _run_bundles(output: Path) -> dict[str, tuple[str, Path | None]]:
-    """Run each available bundle through the batch runner; bundles without a runner are listed as such."""
-    try:
-        from medpipe.demo_bundles import run_all
-    except ImportError:
-        print("batch runner not available yet: bundles were not run")
-        return {}
-    return run_all(output)
+def _run_bundles(output: Path, *, progress: bool = True) -> dict[str, tuple[str, Path | None]]:
+    """Run every bundle that ships weights through the batch runner (``medpipe run``).
+
+    Segmentation bundles read ``scans/brain``, reconstruction bundles ``scans/kspace``. A bundle
+    whose run fails as a whole is reported in the index, and the demo goes on.
+    """
+    from medpipe.batch.runner import RunOptions, run_batch
+    from medpipe.bundles import list_bundles
+
+    reports: dict[str, tuple[str, Path | None]] = {}
+    for info in list_bundles():
+        if not (info.path / "models" / "model.pt").is_file():
+            reports[info.name] = ("no shipped weights", None)
+            print(f"skipping {info.name}: it ships no weights")
+            continue
+        source = output / "scans" / ("kspace" if "reconstruction" in info.name else "brain")
+        target = output / "runs" / info.name
+        print(f"running {info.name} on {source.relative_to(output)}")
+        try:
+            summary = run_batch(RunOptions(bundle=str(info.path), input=str(source), output=str(target), progress=progress))
+        except (ValueError, ImportError, RuntimeError) as err:
+            reports[info.name] = (f"run failed: {err}", None)
+            print(f"  run failed: {err}")
+            continue
+        counts = {status: sum(r.status == status for r in summary.rows) for status in ("ok", "skipped", "failed")}
+        status = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+        reports[info.name] = (status, summary.report)
+        print(f"  {status}; report: {summary.report}")
+    return reports
