@@ -188,7 +188,7 @@ def estimate_sensitivities(
             sampled centred rectangle from the non-zero pattern, per batch item.
         method: ``"lowres"`` or ``"espirit"``.
         threshold: relative RSS threshold (lowres) or singular-value threshold (espirit).
-        kernel_size: ESPIRiT kernel width (clipped to the ACS size).
+        kernel_size: ESPIRiT kernel width (clipped to half the smaller ACS side).
         crop: ESPIRiT eigenvalue threshold.
 
     Returns:
