@@ -48,13 +48,21 @@ GOAL_RATIO = 1.0
 
 
 def _median_seconds(function, repeats: int) -> float:
-    function()
-    times = []
+    return _interleaved({"only": function}, repeats)["only"]
+
+
+def _interleaved(functions: dict, repeats: int) -> dict:
+    """Median seconds of each function, timed in turn within every repeat so that the load
+    from other processes on a shared machine falls on all readers alike."""
+    for function in functions.values():
+        function()  # warm-up: imports, file cache
+    times = {name: [] for name in functions}
     for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for name, function in functions.items():
+            start = time.perf_counter()
+            function()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def _medpipe(path: Path):
@@ -129,10 +137,16 @@ def main(argv=None) -> int:
     rows = []
     for name, relative in SERIES.items():
         path = DATA / relative
-        medpipe_s = _median_seconds(lambda: _medpipe(path), repeats)
-        load_s = _median_seconds(_medpipe_load_only(path), repeats)
-        sitk_s = _median_seconds(lambda: _simpleitk(path), repeats)
-        d2n_s = _median_seconds(lambda: _dcm2niix(path, binary), repeats) if binary else None
+        readers = {
+            "medpipe": lambda: _medpipe(path),
+            "load_only": _medpipe_load_only(path),
+            "simpleitk": lambda: _simpleitk(path),
+        }
+        if binary:
+            readers["dcm2niix"] = lambda: _dcm2niix(path, binary)
+        timings = _interleaved(readers, repeats)
+        medpipe_s, load_s, sitk_s = timings["medpipe"], timings["load_only"], timings["simpleitk"]
+        d2n_s = timings.get("dcm2niix")
         figures[name] = {
             "files": 1 if path.is_file() else sum(1 for _ in path.iterdir()),
             "medpipe_s": medpipe_s,

@@ -78,8 +78,8 @@ def series_metadata(series: DicomSeries, *, keep_phi: bool = False) -> dict:
     """Selected tags of the series' first file, without PHI unless ``keep_phi``."""
     import pydicom
 
-    dataset = pydicom.dcmread(series.headers[0].path, stop_before_pixels=True)
     keywords = METADATA_KEYWORDS + (PHI_KEYWORDS if keep_phi else ())
+    dataset = pydicom.dcmread(series.headers[0].path, stop_before_pixels=True, specific_tags=list(keywords))
     metadata = {}
     for keyword in keywords:
         value = dataset.get(keyword)
