@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import shutil
+import socket
 import time
 import traceback
 import warnings
@@ -26,7 +27,7 @@ from medpipe.batch.phi import PhiScrubber, phi_values
 from medpipe.batch.resume import RECORD_NAME, case_hash, is_up_to_date
 from medpipe.batch.outputs import write_case_outputs
 
-__all__ = ["RunConfig", "CaseResult", "case_input_files", "expected_hash", "process_case", "get_engine"]
+__all__ = ["RunConfig", "CaseResult", "clean_stale_temporaries", "case_input_files", "expected_hash", "process_case", "get_engine"]
 
 _ENGINES: dict = {}
 
@@ -158,6 +159,32 @@ def _link_inputs(case: Case, folder: Path) -> dict[str, Path]:
     return staged
 
 
+def clean_stale_temporaries(output: Path) -> list[str]:
+    """Remove temporary case folders left by killed runs of this host (their process is gone).
+
+    Folders of live processes, and of other hosts sharing the output folder, are left alone.
+
+    Returns:
+        The names removed.
+    """
+    removed = []
+    host = socket.gethostname()
+    for folder in sorted((Path(output) / ".tmp").glob("*@*@*")):
+        _, folder_host, pid = folder.name.rsplit("@", 2)
+        if folder_host != host or not pid.split(".")[0].isdigit():
+            continue
+        try:
+            os.kill(int(pid.split(".")[0]), 0)
+            continue  # still running
+        except ProcessLookupError:
+            pass
+        except PermissionError:
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(folder.name)
+    return removed
+
+
 def _atomic_replace(tmp: Path, final: Path) -> None:
     old = None
     if final.exists():
@@ -202,7 +229,7 @@ def process_case(case: Case, config: RunConfig) -> CaseResult:
         return finish("failed", case.problem)
     stage = "hashing inputs"
     originals: dict[str, str] = {}  # staged path -> what the user gave, for error messages
-    tmp = output / ".tmp" / f"{case.case_id}-{os.getpid()}"
+    tmp = output / ".tmp" / f"{case.case_id}@{socket.gethostname()}@{os.getpid()}"
     try:
         digest = expected_hash(case, config)
         final = output / case.case_id

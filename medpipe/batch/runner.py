@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +18,7 @@ from pathlib import Path
 from medpipe.batch.discovery import Case, discover_cases
 from medpipe.batch.engine import BundleSpec, bundle_digest, resolve_bundle
 from medpipe.batch.manifest import ManifestWriter, Row, part_name
-from medpipe.batch.process import CaseResult, RunConfig, expected_hash, get_engine, process_case
+from medpipe.batch.process import CaseResult, RunConfig, clean_stale_temporaries, expected_hash, get_engine, process_case
 from medpipe.batch.report import build_report
 from medpipe.batch.resume import is_up_to_date
 from medpipe.batch.series_rules import default_rules, load_rules
@@ -131,8 +132,17 @@ def run_batch(options: RunOptions, *, on_result: Callable[[CaseResult], None] | 
         ValueError: on usage errors (see :func:`prepare`).
     """
     config, cases, part = prepare(options)
+    if not (options.scheduler or options.dask_workers) and any(plan(c, config)[0] == "run" for c in cases):
+        try:
+            with warnings.catch_warnings():  # bundle-instantiation chatter; per-case warnings go to case logs
+                warnings.simplefilter("ignore")
+                get_engine(config)  # a bundle that cannot load is a usage error, not N failed cases
+        except Exception as err:  # noqa: BLE001 - reported as a usage error with its first line
+            first = (str(err).strip().splitlines() or [""])[0]
+            raise ValueError(f"`bundle` {config.spec.name} must load, got {type(err).__name__}: {first}") from err
     output = Path(config.output)
     output.mkdir(parents=True, exist_ok=True)
+    clean_stale_temporaries(output)
     (output / "run.json").write_text(json.dumps({"bundle": config.spec.name, "bundle_root": str(config.spec.root),
                                                  "input": str(Path(options.input).resolve()), "device": config.device,
                                                  "dicom_seg": config.dicom_seg, "part": list(part) if part else None}, indent=1))
@@ -149,12 +159,6 @@ def run_batch(options: RunOptions, *, on_result: Callable[[CaseResult], None] | 
         if on_result is not None:
             on_result(result)
 
-    if not (options.scheduler or options.dask_workers) and any(plan(c, config)[0] == "run" for c in cases):
-        try:
-            get_engine(config)  # a bundle that cannot load is a usage error, not N failed cases
-        except Exception as err:  # noqa: BLE001 - reported as a usage error with the cause
-            bar.close()
-            raise ValueError(f"`bundle` {config.spec.name} must load, got {type(err).__name__}: {err}") from err
     try:
         if options.scheduler or options.dask_workers:
             from medpipe.batch.dask_backend import run_on_dask
