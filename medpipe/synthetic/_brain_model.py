@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from medpipe.synthetic._shapes import Coordinates, LatticeNoise, ramp
+from medpipe.synthetic._shapes import Coordinates, LatticeNoise, is_grid, ramp
 
 MODALITIES: tuple[str, ...] = ("t1", "t1ce", "t2", "flair")
 
@@ -105,63 +105,85 @@ class BrainModel:
     def evaluate(self, coords: Coordinates) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
         """Noise-free images, BraTS labels and brain mask at ``coords`` (mm).
 
+        Local structures (ventricles, deep grey nuclei, tumour) are computed only inside their
+        bounding boxes when ``coords`` is a grid, which halves the work at full BraTS size.
+
         Returns:
             ``images`` (modality -> float32), ``label`` (uint8 {0, 1, 2, 4}) and ``brain_mask``
             (bool), all shaped like ``np.broadcast(*coords)``.
         """
-        v = tuple(c / np.float32(a) for c, a in zip(coords, self.semi_axes))
         width = self.resolution / float(self.semi_axes.min())
         radius = self.brain_radius(coords)
         brain_mask = radius <= 1.0
         brain = ramp(1.0 - radius, width)
         fold = self.folding.sample(coords)
+        v = tuple(c / np.float32(a) for c, a in zip(coords, self.semi_axes))
 
         csf = ramp(radius - (0.955 - 0.025 * fold), width)
         fissure = ramp(np.float32(0.018) - np.abs(v[0]), width) * ramp(v[2] + np.float32(0.25), width)
         np.maximum(csf, fissure * ramp(np.sqrt(v[1] ** 2 + v[2] ** 2) - np.float32(0.3), width), out=csf)
         grey = ramp(radius - (0.86 + 0.06 * fold), width)
         for side in (-1.0, 1.0):
-            (cx, cy, cz), axes = _VENTRICLE
-            np.maximum(csf, _ellipsoid_fraction(v, (side * cx, cy, cz), axes, width), out=csf)
-            (cx, cy, cz), axes = _DEEP_GREY
-            np.maximum(grey, _ellipsoid_fraction(v, (side * cx, cy, cz), axes, width), out=grey)
+            for target, ((cx, cy, cz), axes) in ((csf, _VENTRICLE), (grey, _DEEP_GREY)):
+                centre = np.array([side * cx, cy, cz])
+                box, local = _box(coords, centre * self.semi_axes, (np.array(axes) + width) * self.semi_axes)
+                local_v = tuple(c / np.float32(a) for c, a in zip(local, self.semi_axes))
+                np.maximum(target[box], _ellipsoid_fraction(local_v, centre, axes, width), out=target[box])
         grey *= 1.0 - csf
         white = 1.0 - csf - grey
 
-        distance = self.tumour_distance(coords)
+        # lobulation scales d by at least (1 + 0.12 min(lattice)), which bounds the oedema's reach
         tumour_width = self.resolution / self.tumour_radius
+        shrink = max(1.0 + 0.12 * float(self.lobes.values.min()), 0.05)
+        reach = (OEDEMA_LEVEL + tumour_width) * self.tumour_radius / shrink
+        box, local = _box(coords, self.tumour_center, np.full(3, reach))
+        distance = self.tumour_distance(local)
         oedema = ramp(OEDEMA_LEVEL - distance, tumour_width)
         core = ramp(ENHANCING_LEVEL - distance, tumour_width)
-        if self.ring_enhancing:
-            necrotic = ramp(NECROTIC_LEVEL - distance, tumour_width)
-        else:
-            necrotic = np.zeros_like(core)
+        necrotic = ramp(NECROTIC_LEVEL - distance, tumour_width) if self.ring_enhancing else np.zeros_like(core)
         healthy = 1.0 - oedema
+        tumour_fractions = {"oedema": oedema - core, "enhancing": core - necrotic, "necrotic": necrotic}
 
         label = np.zeros(brain_mask.shape, dtype=np.uint8)
-        label[distance < OEDEMA_LEVEL] = 2
-        label[distance < ENHANCING_LEVEL] = 4
+        local_label = label[box]
+        local_label[distance < OEDEMA_LEVEL] = 2
+        local_label[distance < ENHANCING_LEVEL] = 4
         if self.ring_enhancing:
-            label[distance < NECROTIC_LEVEL] = 1
-        label[~brain_mask] = 0
+            local_label[distance < NECROTIC_LEVEL] = 1
+        local_label[~brain_mask[box]] = 0
 
-        # each image is linear in the tissue fractions: compute the fractions once, then mix
-        fractions = {
-            "wm": white * healthy,
-            "gm": grey * healthy,
-            "csf": csf * healthy,
-            "oedema": oedema - core,
-            "enhancing": core - necrotic,
-            "necrotic": necrotic,
-        }
         common = brain * (1.0 + np.float32(0.05) * self.texture.sample(coords))
         common *= brain_mask  # skull-stripped: exactly zero outside the mask
         images = {}
         for modality in MODALITIES:
-            image = np.zeros(common.shape, dtype=np.float32)
-            for tissue, fraction in fractions.items():
-                image += fraction * np.float32(INTENSITIES[modality][tissue])
+            level = {k: np.float32(x) for k, x in INTENSITIES[modality].items()}
+            image = white * level["wm"]
+            image += grey * level["gm"]
+            image += csf * level["csf"]
+            local_image = image[box]
+            local_image *= healthy
+            for tissue, fraction in tumour_fractions.items():
+                local_image += fraction * level[tissue]
             image *= common
             image *= 1.0 + np.float32(0.08) * self.bias[modality].sample(coords)
             images[modality] = image
         return images, label, brain_mask
+
+
+def _box(coords: Coordinates, centre: np.ndarray, half_size: np.ndarray) -> tuple[tuple, Coordinates]:
+    """Index box of the grid points within ``centre +- half_size`` (mm) and their coordinates.
+
+    For scattered points (not a grid) the box is the whole array.
+    """
+    if not is_grid(coords):
+        return (Ellipsis,), coords
+    box, local = [], []
+    for axis, c in enumerate(coords):
+        values = c.reshape(-1)
+        inside = np.nonzero(np.abs(values - centre[axis]) <= half_size[axis])[0]
+        bounds = slice(int(inside[0]), int(inside[-1]) + 1) if inside.size else slice(0, 0)
+        box.append(bounds)
+        index = [slice(None)] * len(coords)
+        index[axis] = bounds
+        local.append(c[tuple(index)])
+    return tuple(box), tuple(local)
