@@ -121,3 +121,15 @@ def test_bart_brain_shape(real_data):
     np.testing.assert_array_equal(kspace[0, 3], raw.reshape(raw.shape[:4], order="F")[0, :, :, 3])
     # about 12.7 % of samples are acquired
     assert 0.10 < np.mean(np.abs(kspace[0, 0]) > 0) < 0.15
+
+
+def test_phantom_fastmri_file_reads_back_bit_identical(tmp_path):
+    """Contract with medpipe.synthetic: the phantom's fastMRI file reads back bit for bit."""
+    synthetic = pytest.importorskip("medpipe.synthetic")
+    phantom = synthetic.kspace_phantom((24, 20), num_coils=3, num_slices=2, seed=5, noise_std=0.01)
+    path = synthetic.write_fastmri_h5(tmp_path / "phantom.h5", phantom)
+    data = read_fastmri_h5(path)
+    assert data["kspace"].dtype == np.complex64 and data["kspace"].shape == (2, 3, 24, 20)
+    assert data["kspace"].tobytes() == np.ascontiguousarray(phantom.kspace, np.complex64).tobytes()
+    assert data["reconstruction_rss"].tobytes() == np.ascontiguousarray(phantom.reconstruction_rss).tobytes()
+    assert data["ismrmrd_header"] and data["attrs"]["patient_id"] == "synthetic-5"
