@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 
 import pytest
-from tests.batch.conftest import MODALITIES, SHAPE, SPACING, write_brats_like, write_dicom_like
+from tests.batch._data import MODALITIES, SHAPE, SPACING, write_brats_like, write_dicom_like
 
 from medpipe.batch.discovery import discover_cases, dicom_series_in
 from medpipe.batch.engine import BundleSpec

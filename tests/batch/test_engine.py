@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tests.batch.conftest import MODALITIES, read_pred, write_brats_like
+from tests.batch._data import MODALITIES, read_pred, write_brats_like
 
 from medpipe.batch.engine import BundleEngine, bundle_digest, resolve_bundle
 
@@ -34,7 +34,7 @@ def test_resolve_bundle_errors(tmp_path):
 
 
 def test_bundle_digest_changes_with_weights(tmp_path):
-    from tests.batch.conftest import write_tiny_bundle
+    from tests.batch._data import write_tiny_bundle
 
     spec = resolve_bundle(write_tiny_bundle(tmp_path))
     before = bundle_digest(spec)
@@ -45,7 +45,7 @@ def test_bundle_digest_changes_with_weights(tmp_path):
 
 
 def test_engine_rejects_a_config_without_postprocessing(tmp_path):
-    from tests.batch.conftest import write_tiny_bundle
+    from tests.batch._data import write_tiny_bundle
 
     root = write_tiny_bundle(tmp_path)
     config = json.loads((root / "configs" / "inference.json").read_text())

@@ -1,6 +1,6 @@
 """PHI scrubbing: names (whole and by component), IDs and birth dates never reach logs."""
 
-from tests.batch.conftest import SHAPE, SPACING
+from tests.batch._data import SHAPE, SPACING
 
 from medpipe.batch.phi import PhiScrubber, phi_values
 

@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 
 import pytest
-from tests.batch.conftest import write_brats_like, write_dicom_like
+from tests.batch._data import write_brats_like, write_dicom_like
 
 from medpipe.batch.discovery import Case, discover_cases
 from medpipe.batch.engine import bundle_digest, resolve_bundle

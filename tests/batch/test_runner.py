@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tests.batch.conftest import read_pred, write_brats_like, write_dicom_like
+from tests.batch._data import read_pred, write_brats_like, write_dicom_like
 
 from medpipe.batch.manifest import read_manifest
 from medpipe.batch.report import rebuild

@@ -9,12 +9,10 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "batch"))
-from conftest import write_brats_like, write_tiny_bundle  # noqa: E402  (the batch tests' fixtures)
-
-from medpipe.batch.manifest import read_manifest  # noqa: E402
-from medpipe.batch.resume import RECORD_NAME  # noqa: E402
-from medpipe.cli import main  # noqa: E402
+from medpipe.batch.manifest import read_manifest
+from medpipe.batch.resume import RECORD_NAME
+from medpipe.cli import main
+from tests.batch._data import write_brats_like, write_tiny_bundle
 
 
 @pytest.fixture(scope="module")
