@@ -53,13 +53,17 @@ def brats_pair(seed: int = 0) -> tuple[np.ndarray, np.ndarray, str]:
         gt[sum(((g - c) / r) ** 2 for g, c, r in zip(grid, (140, 110, 80), (22, 18, 15))) <= 1] = True
         source = "ellipsoid tumour"
     rng = np.random.default_rng(seed)
-    # Prediction: the tumour grown by one voxel, with boundary voxels flipped at random and a
-    # small false-positive blob nearby, so it has extra components, loops and cavities to match.
-    grown = ndimage.binary_dilation(gt)
-    boundary = grown ^ ndimage.binary_erosion(grown)
-    pred = grown & ~(boundary & (rng.random(shape) < 0.3))
-    centre = np.argwhere(gt).mean(axis=0).astype(int) + np.array([0, 30, 0])
-    pred[tuple(slice(c - 3, c + 3) for c in centre)] = True
+    # Prediction: the tumour grown by one voxel, with a few interior pinholes (cavities), a
+    # false-positive square ring (a loop) beside it and a missed slab, so that every dimension
+    # has bars to match.
+    pred = ndimage.binary_dilation(gt)
+    interior = ndimage.binary_erosion(pred, iterations=2)
+    pred &= ~(interior & (rng.random(shape) < 0.002))
+    low, high = np.argwhere(gt).min(axis=0), np.argwhere(gt).max(axis=0)
+    x, y, z = (low[0] + high[0]) // 2, min(high[1] + 8, shape[1] - 6), (low[2] + high[2]) // 2
+    pred[x - 4 : x + 5, y - 4 : y + 5, z] = True
+    pred[x - 2 : x + 3, y - 2 : y + 3, z] = False
+    pred[:, :, low[2] : low[2] + 3] = False
     return pred, gt, source
 
 
