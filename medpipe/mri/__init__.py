@@ -5,6 +5,7 @@ case id, SENSE operators, k-space noise and intensity scaling. Every public name
 """
 
 from medpipe.mri.coils import acs_shape, estimate_sensitivities, rss, sense_expand, sense_reduce
+from medpipe.mri.cs import cs_reconstruction, zero_filled
 from medpipe.mri.espirit import espirit_maps
 from medpipe.mri.fft import fftc, ifftc
 from medpipe.mri.layout import as_complex_tensor, check_finite, from_complex, to_complex
@@ -38,6 +39,7 @@ __all__ = [
     "apply_mask",
     "as_complex_tensor",
     "check_finite",
+    "cs_reconstruction",
     "espirit_maps",
     "estimate_sensitivities",
     "fftc",
@@ -51,4 +53,5 @@ __all__ = [
     "sense_forward",
     "sense_reduce",
     "to_complex",
+    "zero_filled",
 ]
