@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
+import subprocess
 
+import nibabel as nib
 import numpy as np
 import pydicom
 import pytest
@@ -95,6 +98,34 @@ def test_round_trip_pydicom_and_simpleitk(tmp_path, case):
         assert array.shape == volume.shape
         np.testing.assert_allclose(array, expected, rtol=0, atol=1e-6 * max(1.0, np.abs(expected).max()))
         np.testing.assert_allclose(read_affine, affine, atol=1e-4)
+
+
+def _to_reference_grid(array, affine, reference_affine):
+    """Resample a reader's output onto the written grid when they differ by axis flips/permutations."""
+    index_map = np.linalg.inv(affine) @ reference_affine  # written voxel index -> reader voxel index
+    rounded = np.rint(index_map)
+    np.testing.assert_allclose(affine @ rounded, reference_affine, atol=1e-4)
+    shape = tuple(int(n) for n in np.abs(rounded[:3, :3]).T @ np.array(array.shape))  # written shape
+    written = np.indices(shape).reshape(3, -1)
+    source = (rounded[:3, :3] @ written + rounded[:3, 3:4]).astype(int)
+    return array[tuple(source)].reshape(shape)
+
+
+@pytest.mark.skipif(shutil.which("dcm2niix") is None, reason="dcm2niix not on PATH")
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_dcm2niix_reads_the_same_volume(tmp_path, case):
+    modality, affine = CASES[case]
+    volume = _volume(modality)
+    paths = write_dicom_series(tmp_path / "dicom", volume, affine, modality=modality)
+    (tmp_path / "nifti").mkdir()
+    subprocess.run(
+        ["dcm2niix", "-z", "n", "-f", "converted", "-o", str(tmp_path / "nifti"), str(tmp_path / "dicom")],
+        check=True, capture_output=True,
+    )
+    image = nib.load(tmp_path / "nifti" / "converted.nii")
+    array = _to_reference_grid(image.get_fdata(), image.affine, affine)
+    expected = _expected(volume, paths[0])
+    np.testing.assert_allclose(array, expected, rtol=0, atol=1e-5 * max(1.0, np.abs(expected).max()))
 
 
 def test_ct_stores_rounded_hounsfield_units(tmp_path):

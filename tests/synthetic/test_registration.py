@@ -77,6 +77,7 @@ def test_fixed_is_moving_warped_by_ddf(pair):
     assert reverse.sum() / pair.moving_label.sum() < 1.0
 
 
+@pytest.mark.filterwarnings("ignore:monai.networks.blocks.Warp")
 def test_monai_warp_matches_scipy(pair):
     torch = pytest.importorskip("torch")
     from monai.networks.blocks import Warp
