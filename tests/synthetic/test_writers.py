@@ -67,3 +67,14 @@ def test_files_are_byte_deterministic(tmp_path):
     assert first == second  # gzip header without time stamp or file name
     phantom = kspace_phantom((16, 12), 2, seed=1)
     assert write_fastmri_h5(tmp_path / "a.h5", phantom).read_bytes() == write_fastmri_h5(tmp_path / "b.h5", phantom).read_bytes()
+
+
+def test_fastmri_h5_reads_back_through_medpipe_io(tmp_path):
+    from medpipe.io.kspace import read_fastmri_h5
+
+    phantom = kspace_phantom((24, 20), 3, num_slices=2, seed=4, noise_std=0.01)
+    loaded = read_fastmri_h5(write_fastmri_h5(tmp_path / "case.h5", phantom))
+    np.testing.assert_array_equal(loaded["kspace"], phantom.kspace)
+    np.testing.assert_array_equal(loaded["reconstruction_rss"], phantom.reconstruction_rss)
+    assert loaded["attrs"]["patient_id"] == "synthetic-4" and loaded["mask"] is None
+    assert loaded["ismrmrd_header"].startswith(b"<?xml")
