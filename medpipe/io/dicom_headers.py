@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["SliceHeader", "read_headers", "NotDicomError"]
+__all__ = ["SliceHeader", "read_headers", "NotDicomError", "METADATA_KEYWORDS", "PHI_KEYWORDS"]
 
 _PIXEL_TAGS = {
     True: {b"\xe0\x7f\x10\x00": "int", b"\xe0\x7f\x08\x00": "float", b"\xe0\x7f\x09\x00": "double"},
@@ -27,6 +27,26 @@ _PIXEL_TAGS = {
 }
 _MEDIA_DIRECTORY = "1.2.840.10008.1.3.10"
 _NATIVE_SYNTAXES = {"1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.2"}
+
+
+#: acquisition and geometry tags copied into ``metadata`` (never identifying)
+METADATA_KEYWORDS = (
+    "Modality", "Manufacturer", "ManufacturerModelName", "SoftwareVersions", "MagneticFieldStrength",
+    "SeriesDescription", "ProtocolName", "SequenceName", "ScanningSequence", "SequenceVariant",
+    "ScanOptions", "MRAcquisitionType", "ImageType", "SeriesNumber", "EchoTime", "RepetitionTime",
+    "InversionTime", "FlipAngle", "EchoTrainLength", "PixelBandwidth", "ImagingFrequency",
+    "SliceThickness", "SpacingBetweenSlices", "PixelSpacing", "KVP", "XRayTubeCurrent", "Exposure",
+    "ConvolutionKernel", "ReconstructionDiameter", "GantryDetectorTilt", "BodyPartExamined",
+    "ContrastBolusAgent", "PhotometricInterpretation", "BitsStored", "InPlanePhaseEncodingDirection",
+    "SeriesInstanceUID", "StudyInstanceUID",
+)
+#: patient / institution identifiers, kept only with ``keep_phi=True``
+PHI_KEYWORDS = (
+    "PatientName", "PatientID", "PatientBirthDate", "PatientSex", "PatientAge", "PatientWeight",
+    "OtherPatientIDs", "AccessionNumber", "StudyDate", "SeriesDate", "AcquisitionDate", "ContentDate",
+    "StudyTime", "SeriesTime", "InstitutionName", "InstitutionAddress", "ReferringPhysicianName",
+    "PerformingPhysicianName", "OperatorsName", "StationName", "DeviceSerialNumber", "StudyID",
+)
 
 
 _KEYWORDS = (
@@ -45,7 +65,8 @@ _PRIVATE_TAGS = (0x00190010, 0x0019100A, 0x00290010, 0x00290011, 0x00290012, 0x0
 def _wanted_tags() -> tuple[int, ...]:
     from pydicom.datadict import tag_for_keyword
 
-    return tuple(int(tag_for_keyword(keyword)) for keyword in _KEYWORDS) + _PRIVATE_TAGS
+    extra = [keyword for keyword in METADATA_KEYWORDS + PHI_KEYWORDS if keyword not in _KEYWORDS]
+    return tuple(int(tag_for_keyword(keyword)) for keyword in (*_KEYWORDS, *extra)) + _PRIVATE_TAGS
 
 
 class NotDicomError(ValueError):
@@ -194,7 +215,7 @@ class _RawTags:
 
     def __init__(self, dataset):
         self.dataset = dataset
-        self.tags = dict(zip(_KEYWORDS, _wanted_tags()))
+        self.tags = dict(zip(_KEYWORDS, _wanted_tags()))  # _KEYWORDS come first in _wanted_tags
 
     def text(self, keyword: str) -> str:
         element = self.dataset.get_item(self.tags[keyword])
@@ -340,6 +361,7 @@ def read_headers(path: str | os.PathLike) -> list[SliceHeader]:
     if common["sop_class_uid"] == _MEDIA_DIRECTORY:
         raise NotDicomError(f"{path} is a DICOMDIR, not an image")
     if "PerFrameFunctionalGroupsSequence" in dataset:
+        common["extra"] = {"dataset": dataset}
         return _frames(common, dataset)
     count, normal, mosaic_problem = _mosaic(dataset)
     common["mosaic_count"] = count

@@ -15,38 +15,19 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from medpipe.io.dicom_headers import SliceHeader
+from medpipe.io.dicom_headers import METADATA_KEYWORDS, PHI_KEYWORDS, SliceHeader
 from medpipe.io.dicom_scan import DicomSeries
 
 __all__ = ["LoadedSeries", "load_series", "series_metadata", "PHI_KEYWORDS", "METADATA_KEYWORDS"]
-
-#: acquisition and geometry tags copied into ``metadata`` (never identifying)
-METADATA_KEYWORDS = (
-    "Modality", "Manufacturer", "ManufacturerModelName", "SoftwareVersions", "MagneticFieldStrength",
-    "SeriesDescription", "ProtocolName", "SequenceName", "ScanningSequence", "SequenceVariant",
-    "ScanOptions", "MRAcquisitionType", "ImageType", "SeriesNumber", "EchoTime", "RepetitionTime",
-    "InversionTime", "FlipAngle", "EchoTrainLength", "PixelBandwidth", "ImagingFrequency",
-    "SliceThickness", "SpacingBetweenSlices", "PixelSpacing", "KVP", "XRayTubeCurrent", "Exposure",
-    "ConvolutionKernel", "ReconstructionDiameter", "GantryDetectorTilt", "BodyPartExamined",
-    "ContrastBolusAgent", "PhotometricInterpretation", "BitsStored", "InPlanePhaseEncodingDirection",
-    "SeriesInstanceUID", "StudyInstanceUID",
-)
-#: patient / institution identifiers, kept only with ``keep_phi=True``
-PHI_KEYWORDS = (
-    "PatientName", "PatientID", "PatientBirthDate", "PatientSex", "PatientAge", "PatientWeight",
-    "OtherPatientIDs", "AccessionNumber", "StudyDate", "SeriesDate", "AcquisitionDate", "ContentDate",
-    "StudyTime", "SeriesTime", "InstitutionName", "InstitutionAddress", "ReferringPhysicianName",
-    "PerformingPhysicianName", "OperatorsName", "StationName", "DeviceSerialNumber", "StudyID",
-)
-
 
 @dataclass
 class LoadedSeries:
     """Pixels and geometry of one series.
 
     Attributes:
-        array: ``(X, Y, Z)`` or ``(X, Y, Z, T)``; the stored integer dtype when no rescale
-            changes values, int16/int32 for integer rescales, else float32.
+        array: ``(X, Y, Z)`` or ``(X, Y, Z, T)``, column-major (Fortran order, like NIfTI);
+            the stored integer dtype when no rescale changes values, int16/int32 for integer
+            rescales, else float32.
         affine: float64 ``(4, 4)`` voxel-to-RAS (mm).
         metadata: selected acquisition and geometry tags (no patient identifiers unless
             asked for), plus ``kind``, ``shape`` and ``voxel_spacing``.
@@ -79,7 +60,9 @@ def series_metadata(series: DicomSeries, *, keep_phi: bool = False) -> dict:
     import pydicom
 
     keywords = METADATA_KEYWORDS + (PHI_KEYWORDS if keep_phi else ())
-    dataset = pydicom.dcmread(series.headers[0].path, stop_before_pixels=True, specific_tags=list(keywords))
+    dataset = series.headers[0].extra.get("dataset")  # enhanced files keep theirs: re-parsing is slow
+    if dataset is None:
+        dataset = pydicom.dcmread(series.headers[0].path, stop_before_pixels=True, specific_tags=list(keywords))
     metadata = {}
     for keyword in keywords:
         value = dataset.get(keyword)
@@ -206,28 +189,33 @@ def load_series(series: DicomSeries, *, keep_phi: bool = False) -> LoadedSeries:
             f"`series` must have status 'ok' to load, got {series.status!r} for {series.label!r}: {series.reason}"
         )
     cache = _PixelCache()
-    images = [_read_image(header, cache) for header in series.headers]
-    out_dtype = _output_dtype(series.headers, images)
+    first = _read_image(series.headers[0], cache)
+    stored = np.empty((len(series.headers),) + first.shape, dtype=first.dtype)  # (N, rows, columns)
+    stored[0] = first
+    for index, header in enumerate(series.headers[1:], start=1):
+        stored[index] = _read_image(header, cache)
+    out_dtype = _output_dtype(series.headers, [stored])
+    if out_dtype is not None:
+        values = np.empty(stored.shape, dtype=out_dtype)
+        for index, header in enumerate(series.headers):  # per image: slopes may differ (Philips)
+            if out_dtype.kind == "f" or header.slope != 1:
+                values[index] = stored[index] * header.slope + header.intercept
+            else:
+                values[index] = stored[index].astype(np.int32) + int(header.intercept)
+        stored = values
     if series.kind.startswith("mosaic"):
         count = series.headers[0].mosaic_count
-        images = [_untile(image, count) for image in images]  # each (rows, cols, Z)
-    if out_dtype is not None:
-        images = [
-            (image.astype(np.float64) * header.slope + header.intercept).astype(out_dtype)
-            if out_dtype.kind == "f" or header.slope != 1
-            else (image.astype(np.int32) + int(header.intercept)).astype(out_dtype)
-            for image, header in zip(images, series.headers)
-        ]
-    if series.kind.startswith("mosaic"):
-        array = np.stack(images, axis=-1) if len(images) > 1 else images[0]
-        array = np.swapaxes(array, 0, 1)  # (rows, columns) -> (X=column, Y=row)
+        tiles = np.stack([_untile(image, count) for image in stored], axis=-1)  # (rows, columns, Z, T)
+        array = np.swapaxes(tiles, 0, 1)  # (rows, columns) -> (X=column, Y=row)
+        if len(series.shape) == 3:
+            array = array[..., 0]
     else:
-        array = np.stack(images, axis=-1)  # (rows, columns, N)
-        array = np.swapaxes(array, 0, 1)
-        if len(series.shape) == 4:
-            array = array.reshape(array.shape[:2] + (series.shape[3], series.shape[2])).swapaxes(2, 3)
-        else:
-            array = array.reshape(array.shape[:2] + (series.shape[2],))
+        depth = series.shape[2]
+        volumes = stored.reshape((-1, depth) + stored.shape[1:])  # (T, Z, rows, columns), volume-major
+        array = volumes.transpose(3, 2, 1, 0)  # (X=column, Y=row, Z, T)
+        if len(series.shape) == 3:
+            array = array[..., 0]
     if array.shape != tuple(series.shape):
         raise ValueError(f"`series` must load as {tuple(series.shape)}, got {array.shape} for {series.label!r}")
-    return LoadedSeries(np.ascontiguousarray(array), series.affine.copy(), series_metadata(series, keep_phi=keep_phi))
+    # column-major like NIfTI: no reordering copy (X varies fastest, as in the DICOM rows)
+    return LoadedSeries(np.asfortranarray(array), series.affine.copy(), series_metadata(series, keep_phi=keep_phi))

@@ -168,3 +168,23 @@ def test_reads_medpipe_synthetic_dicom_exactly(tmp_path):
     loaded = load_series(_one(tmp_path))
     np.testing.assert_array_equal(loaded.array, hounsfield)
     np.testing.assert_allclose(loaded.affine, affine, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_real_philips_enhanced_mprage_matches_dcm2niix(tmp_path):
+    """nibabel's Philips enhanced multi-frame MPRAGE (pixel values blanked in that test file):
+    the frame geometry must give dcm2niix's affine and shape."""
+    import gzip
+
+    nibabel_data = Path(nib.__file__).parent / "nicom" / "tests" / "data" / "philips_mprage.dcm.gz"
+    binary = shutil.which("dcm2niix")
+    if not nibabel_data.is_file() or binary is None:
+        pytest.skip("nibabel test data or dcm2niix not available")
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "mprage.dcm").write_bytes(gzip.decompress(nibabel_data.read_bytes()))
+    series = _one(tmp_path / "in")
+    assert series.kind == "enhanced-3d" and series.shape == (256, 256, 176)
+    subprocess.run([binary, "-i", "y", "-p", "n", "-o", str(tmp_path), str(tmp_path / "in")],
+                   check=True, capture_output=True)
+    (reference,) = tmp_path.glob("*.nii")
+    _assert_agrees(series, reference)
