@@ -25,6 +25,7 @@ _LOCATIONS = {
     "ASSDMetric": "medpipe.metrics.cumulative",
     "BettiMatchingErrorMetric": "medpipe.metrics.cumulative",
     "BettiNumberErrorMetric": "medpipe.metrics.cumulative",
+    "BettiNumbersMetric": "medpipe.metrics.cumulative",
     "ClDiceMetric": "medpipe.metrics.cumulative",
     "ConnectedComponentsErrorMetric": "medpipe.metrics.cumulative",
     "DiceMetric": "medpipe.metrics.cumulative",

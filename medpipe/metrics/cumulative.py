@@ -26,6 +26,7 @@ __all__ = [
     "ASSDMetric",
     "BettiMatchingErrorMetric",
     "BettiNumberErrorMetric",
+    "BettiNumbersMetric",
     "ClDiceMetric",
     "ConnectedComponentsErrorMetric",
     "DiceMetric",
@@ -54,7 +55,11 @@ class _PairMetric(CumulativeIterationMetric):
     def _value(self, pred: np.ndarray, gt: np.ndarray, **kwargs: Any) -> float:
         raise NotImplementedError
 
-    def _compute_tensor(self, y_pred: torch.Tensor, y: torch.Tensor, **kwargs: Any) -> torch.Tensor:  # type: ignore[override]
+    requires_y = True
+
+    def _compute_tensor(self, y_pred: torch.Tensor, y: torch.Tensor | None, **kwargs: Any) -> torch.Tensor:  # type: ignore[override]
+        if y is None and not self.requires_y:
+            y = y_pred
         if not isinstance(y_pred, torch.Tensor) or not isinstance(y, torch.Tensor):
             raise TypeError(f"`y_pred` and `y` must be torch.Tensor, got {type(y_pred).__name__} and {type(y).__name__}")
         if y_pred.shape != y.shape or y_pred.ndim not in (4, 5):
@@ -194,6 +199,16 @@ class _TopologyMetric(_PairMetric):
         if self.dimension >= errors.size:
             raise ValueError(f"`dimension` must be < {errors.size} for {pred.ndim}D input, got {self.dimension}")
         return float(errors[self.dimension])
+
+
+class BettiNumbersMetric(_TopologyMetric):
+    """Buffers :func:`medpipe.metrics.betti_numbers` of ``y_pred`` (``y`` is optional and ignored).
+
+    ``dimension=k`` buffers ``b_k``; ``None`` buffers the total Betti number ``b_0 + b_1 (+ b_2)``.
+    """
+
+    requires_y = False
+    function = staticmethod(lambda pred, gt, connectivity: topology.betti_numbers(pred, connectivity))
 
 
 class BettiNumberErrorMetric(_TopologyMetric):

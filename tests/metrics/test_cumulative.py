@@ -48,6 +48,15 @@ def test_class_buffers_function_values(name, kwargs, function):
     metric.reset()
 
 
+def test_betti_numbers_metric_needs_no_ground_truth():
+    y_pred, _ = _batch(2)
+    values = metrics.BettiNumbersMetric(dimension=0)(y_pred)
+    expected = [metrics.betti_numbers(y_pred[b, 1].numpy() > 0)[0] for b in range(2)]
+    np.testing.assert_array_equal(values[:, 0].numpy(), expected)
+    total = metrics.BettiNumbersMetric(connectivity="full")(y_pred, y_pred)
+    assert total[0, 0].item() == sum(metrics.betti_numbers(y_pred[0, 1].numpy() > 0, "full"))
+
+
 def test_empty_value_replaces_inf_and_spacing_per_call():
     y_pred, y = _batch(1)
     y_pred[0, 1] = 0
