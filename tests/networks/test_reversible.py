@@ -136,3 +136,27 @@ def test_make_activation_refuses_unknown():
     assert isinstance(make_activation("relu6"), nn.ReLU6)
     with pytest.raises(ValueError, match=r"`act` must be one of .*got 'gelu'"):
         make_activation("gelu")
+
+
+def _saved_bytes(stack: ReversibleStack, x: torch.Tensor) -> int:
+    """Bytes of distinct storages that autograd keeps for the backward of ``stack(x)``."""
+    storages: dict[int, int] = {}
+
+    def pack(tensor: torch.Tensor) -> torch.Tensor:
+        storage = tensor.untyped_storage()
+        storages[storage.data_ptr()] = storage.nbytes()
+        return tensor
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+        out = stack(x)
+    out.sum().backward()
+    return sum(storages.values())
+
+
+def test_reversible_stack_keeps_only_its_output_for_backward():
+    reversible, twin = _stack_pair(4, 0.1)
+    x = torch.randn(1, 6, 5, 6, 7, dtype=torch.float64, requires_grad=True)
+    output_bytes = x.numel() * x.element_size()
+    assert _saved_bytes(reversible, x) == output_bytes
+    # ordinary autograd keeps every block's hidden activations (4 blocks, 2 bodies, expansion 2)
+    assert _saved_bytes(twin, x) > 4 * 2 * 2 * output_bytes
