@@ -188,3 +188,13 @@ def test_real_philips_enhanced_mprage_matches_dcm2niix(tmp_path):
                    check=True, capture_output=True)
     (reference,) = tmp_path.glob("*.nii")
     _assert_agrees(series, reference)
+
+
+def test_decode_failure_names_file(tmp_path):
+    paths = write_series(tmp_path, volume(), compress=RLELossless)
+    (series,) = find_series(tmp_path)
+    data = bytearray(paths[2].read_bytes())
+    data[-40:] = b"\xff" * 40  # corrupt the RLE segment
+    paths[2].write_bytes(bytes(data))
+    with pytest.raises(ValueError, match=r"slice002\.dcm.*must decode"):
+        load_series(series)

@@ -97,3 +97,24 @@ def test_real_gantry_tilted_ct(real_data, tmp_path):
         uid = str(group.DerivationImageSequence[0].SourceImageSequence[0].ReferencedSOPInstanceUID)
         np.testing.assert_allclose([float(v) for v in group.PlanePositionSequence[0].ImagePositionPatient],
                                    [float(v) for v in sources[uid].ImagePositionPatient], atol=1e-4)
+
+
+def test_source_errors(tmp_path):
+    write_series(tmp_path / "ax", volume((5, 6, 3)), prefix="ax")
+    write_series(tmp_path / "ax", volume((5, 6, 3)), orientation=SAGITTAL, prefix="sag")
+    with pytest.raises(ValueError, match="share one ImageOrientationPatient"):
+        sorted_source_files(sorted((tmp_path / "ax").iterdir()))
+    paths = write_series(tmp_path / "rep", volume((5, 6, 4)), positions=[(0, 0, 0), (0, 0, 2)] * 2)
+    with pytest.raises(ValueError, match="one image per slice location"):
+        sorted_source_files(paths)
+    (series,) = find_series(tmp_path / "rep")
+    fake = series.__class__(**{**series.__dict__, "kind": "mosaic-3d"})
+    with pytest.raises(ValueError, match="plain 3D series"):
+        sorted_source_files(fake)
+    no_frame = write_series(tmp_path / "nofor", volume((5, 6, 2)))
+    for path in no_frame:
+        dataset = pydicom.dcmread(path)
+        del dataset.FrameOfReferenceUID
+        dataset.save_as(path)
+    with pytest.raises(ValueError, match="FrameOfReferenceUID"):
+        write_dicom_seg(tmp_path / "s.dcm", np.ones((5, 6, 2), np.uint8), no_frame)

@@ -133,3 +133,10 @@ def test_phantom_fastmri_file_reads_back_bit_identical(tmp_path):
     assert data["kspace"].tobytes() == np.ascontiguousarray(phantom.kspace, np.complex64).tobytes()
     assert data["reconstruction_rss"].tobytes() == np.ascontiguousarray(phantom.reconstruction_rss).tobytes()
     assert data["ismrmrd_header"] and data["attrs"]["patient_id"] == "synthetic-5"
+
+
+def test_write_cfl_layout_error(tmp_path):
+    with pytest.raises(ValueError, match=r"\(slices, coils, H, W\) when medpipe_layout=True"):
+        write_cfl(tmp_path / "x", _kspace((5, 7)))
+    base = write_cfl(tmp_path / "y", _kspace((5, 7)), medpipe_layout=False)
+    assert read_cfl_raw(base).shape[:2] == (5, 7)

@@ -84,3 +84,10 @@ def test_real_brats_nifti(real_data):
     volume = read_nifti(real_data / "nifti" / "brats_tcia_example" / "t1.nii.gz")
     assert volume.array.shape == (240, 240, 155)
     np.testing.assert_allclose(np.abs(np.diag(volume.affine))[:3], 1.0)
+
+
+def test_itk_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="existing image file"):
+        read_image(tmp_path / "missing.nrrd")
+    with pytest.raises(ValueError, match=r"must be \(X, Y, Z\) for \.mha"):
+        write_image(tmp_path / "a.mha", np.zeros((5, 6)), np.eye(4))

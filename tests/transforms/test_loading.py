@@ -114,3 +114,16 @@ def test_real_brats_four_modalities(real_data):
 def test_real_bart_kspace(real_data):
     image = LoadScan()(real_data / "kspace" / "bart_pics_brain" / "ksp")
     assert image.shape == (1, 8, 180, 230)
+
+
+def test_more_source_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="existing file"):
+        LoadScan()(tmp_path / "missing.h5")
+    kspace = np.ones((1, 2, 5, 7), np.complex64)
+    first = write_fastmri_h5(tmp_path / "a.h5", kspace)
+    second = write_fastmri_h5(tmp_path / "b.h5", kspace)
+    with pytest.raises(ValueError, match="must not stack k-space"):
+        LoadScan()([first, second])
+    path = write_nifti(tmp_path / "flat.nii", np.zeros((5, 6), np.float32), AFFINE)
+    with pytest.raises(ValueError, match="3D or 4D volume"):
+        LoadScan()(path)
