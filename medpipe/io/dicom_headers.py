@@ -311,8 +311,8 @@ def _frames(common: dict, dataset) -> list[SliceHeader]:
         intercept = _group_value(group, shared, "PixelValueTransformationSequence", "RescaleIntercept")
         values["slope"] = _float(slope, values["slope"]) or 1.0
         values["intercept"] = _float(intercept, values["intercept"])
-        echo = _group_value(group, shared, "MREchoSequence", "EffectiveEchoTime")
-        values["echo"] = str(echo) if echo is not None else values["echo"]
+        echo = _float(_group_value(group, shared, "MREchoSequence", "EffectiveEchoTime"))
+        values["echo"] = f"{echo:g}" if echo is not None else values["echo"]
         stack = _group_value(group, None, "FrameContentSequence", "StackID")
         values["stack_id"] = str(stack or "")
         temporal = _group_value(group, None, "FrameContentSequence", "TemporalPositionIndex")
@@ -342,11 +342,16 @@ def read_headers(path: str | os.PathLike) -> list[SliceHeader]:
 
     path = Path(path)
     with open(path, "rb") as handle:
+        # only the tags the scan needs: the rest is skipped, not parsed
+        tags = list(_wanted_tags())
         try:
-            # only the tags the scan needs: the rest is skipped, not parsed
-            dataset = pydicom.dcmread(handle, stop_before_pixels=True, specific_tags=list(_wanted_tags()))
+            dataset = pydicom.dcmread(handle, stop_before_pixels=True, specific_tags=tags)
         except InvalidDicomError as error:
-            raise NotDicomError(f"{path} is not DICOM: {error}") from None
+            handle.seek(0)
+            if handle.read(2) != b"\x08\x00":  # not even an old headerless file starting at group 0008
+                raise NotDicomError(f"{path} is not DICOM: {error}") from None
+            handle.seek(0)
+            dataset = pydicom.dcmread(handle, stop_before_pixels=True, specific_tags=tags, force=True)
         stopped_at = handle.tell()
         file_size = os.fstat(handle.fileno()).st_size
         if "SeriesInstanceUID" not in dataset:

@@ -62,7 +62,9 @@ def series_metadata(series: DicomSeries, *, keep_phi: bool = False) -> dict:
     keywords = METADATA_KEYWORDS + (PHI_KEYWORDS if keep_phi else ())
     dataset = series.headers[0].extra.get("dataset")  # enhanced files keep theirs: re-parsing is slow
     if dataset is None:
-        dataset = pydicom.dcmread(series.headers[0].path, stop_before_pixels=True, specific_tags=list(keywords))
+        dataset = pydicom.dcmread(
+            series.headers[0].path, stop_before_pixels=True, specific_tags=list(keywords), force=True
+        )
     metadata = {}
     for keyword in keywords:
         value = dataset.get(keyword)

@@ -242,3 +242,17 @@ def test_pydicom_dicomdirtests_statuses():
     # projections / radiographs are derived; the tiny file-set without pixels is not an image
     assert all(s.status == "excluded" for s in by_folder["MR700"] + by_folder["CR1"])
     assert "not an image" in _only(by_folder["SE000000"], status="excluded").reason
+
+
+def test_headerless_implicit_file_is_read(tmp_path):
+    """Files without the 128-byte preamble and file meta (old exports) still count."""
+    data = volume((5, 6, 3))
+    paths = write_series(tmp_path, data)
+    for path in paths:
+        dataset = pydicom.dcmread(path)
+        del dataset.file_meta
+        dataset.preamble = None
+        pydicom.dcmwrite(path, dataset, implicit_vr=True, little_endian=True, enforce_file_format=False)
+        assert path.read_bytes()[:2] == b"\x08\x00"
+    series = _only(find_series(tmp_path), status="ok")
+    np.testing.assert_array_equal(load_series(series).array, data)
