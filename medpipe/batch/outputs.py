@@ -136,12 +136,22 @@ def _reconstruction(case, prediction: Path, case_dir: Path) -> dict:
             "summary": f"image {'x'.join(map(str, array.shape))}"}
 
 
-def _dicom_seg(case, prediction: Path, case_dir: Path) -> str:
-    from medpipe.io import write_dicom_seg  # owned by the io layer; absent until it lands
+def _dicom_seg(case, config, prediction: Path, case_dir: Path) -> str:
+    """DICOM-SEG referencing the source series of the first input (all inputs share its grid)."""
+    from medpipe.io import write_dicom_seg
 
+    array, _ = prediction_array(prediction)
+    if array.ndim != 3:
+        raise ValueError(f"DICOM-SEG needs an integer label map (X, Y, Z), got prediction shape {array.shape}")
+    labels = {int(v) for v in np.unique(array)} - {0}
+    if not labels:
+        return ""  # an empty label map has no segment to write; metrics.json says so
+    names = config.spec.output_channels
+    table = {v: {"name": names.get(v, f"label {v}")} for v in sorted(labels)}
+    source = next(iter(case.inputs.values()))
     target = case_dir / "seg.dcm"
-    array, affine = prediction_array(prediction)
-    write_dicom_seg(target, array, affine, source_files=[f for files in case.inputs.values() for f in files])
+    write_dicom_seg(target, array.astype(np.int64), list(source), label_table=table,
+                    series_description=f"medpipe {config.spec.name}")
     return target.name
 
 
@@ -174,7 +184,7 @@ def write_case_outputs(case, config, staged: dict[str, Path], bundle_files: list
     else:
         report = _segmentation(case, config, staged, predictions[0], case_dir)
         if config.dicom_seg and case.layout == "dicom":
-            report["dicom_seg"] = _dicom_seg(case, predictions[0], case_dir)
+            report["dicom_seg"] = _dicom_seg(case, config, predictions[0], case_dir) or None
     report = {"case_id": case.case_id, "bundle": config.spec.name, "layout": case.layout, **report}
     if case.series:
         report["series"] = case.series

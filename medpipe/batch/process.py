@@ -125,24 +125,27 @@ def _write_log(output: Path, case_id: str, lines: list[str], scrub) -> None:
 
 
 def _stage_dicom(case: Case, folder: Path) -> dict[str, Path]:
-    """Convert each chosen DICOM series to NIfTI (SimpleITK reads the slices in position order)."""
-    import SimpleITK as sitk
+    """Load each chosen DICOM series with :func:`medpipe.io.load_series` and write it as NIfTI.
+
+    The series must pass :func:`medpipe.io.find_series`'s checks (one stack, no missing slices);
+    otherwise its reason becomes the case's failure.
+    """
+    from medpipe.io import find_series, load_series, write_nifti
 
     folder.mkdir(parents=True, exist_ok=True)
     staged = {}
     for channel, files in case.inputs.items():
-        reader = sitk.ImageSeriesReader()
-        series_dir = str(Path(files[0]).parent)
-        uid = sitk.ImageFileReader()
-        uid.SetFileName(files[0])
-        uid.ReadImageInformation()
-        ordered = reader.GetGDCMSeriesFileNames(series_dir, uid.GetMetaData("0020|000e").strip())
-        ordered = [f for f in ordered if f in set(files)] or list(files)
-        reader.SetFileNames(ordered)
-        image = reader.Execute()
-        target = folder / f"{case.case_id}_{channel}.nii.gz"
-        sitk.WriteImage(image, str(target))
-        staged[channel] = target
+        wanted = {Path(f).resolve() for f in files}
+        candidates = [s for s in find_series(Path(files[0]).parent) if wanted & {Path(f).resolve() for f in s.files}]
+        if len(candidates) != 1:
+            raise ValueError(f"series for input {channel!r} must be one stack, got {len(candidates)} after header checks")
+        series = candidates[0]
+        if series.status != "ok":
+            raise ValueError(f"series for input {channel!r} must load, got {series.status}: {series.reason}")
+        loaded = load_series(series)
+        if loaded.array.ndim != 3:
+            raise ValueError(f"series for input {channel!r} must be 3-D, got shape {loaded.array.shape}")
+        staged[channel] = write_nifti(folder / f"{case.case_id}_{channel}.nii.gz", loaded.array, loaded.affine)
     return staged
 
 

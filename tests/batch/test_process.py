@@ -86,3 +86,22 @@ def test_one_line_reports_the_innermost_cause():
             raise RuntimeError("applying transform <LoadImaged object>") from inner
     except RuntimeError as err:
         assert _one_line(err) == "OSError: disk full"
+
+
+def test_dicom_input_gives_dicom_seg_on_the_source_series(tiny_bundle, tmp_path):
+    import nibabel as nib
+    import numpy as np
+
+    from medpipe.io.dicom_seg import read_dicom_seg
+
+    write_dicom_like(tmp_path / "scans", "study", seed=3)
+    config = config_for(tiny_bundle, tmp_path / "out", dicom_seg=True)
+    (case,) = discover_cases(tmp_path / "scans", config.spec, config.rules)
+    row = process_case(case, config).row
+    assert row.status == "ok", row.message
+    assert "study/seg.dcm" in row.outputs
+    prediction = np.asanyarray(nib.load(str(tmp_path / "out" / "study" / "study_t1_seg.nii.gz")).dataobj)
+    label_map, names = read_dicom_seg(tmp_path / "out" / "study" / "seg.dcm", list(case.inputs["t1"]))
+    np.testing.assert_array_equal(label_map, prediction)
+    assert set(names.values()) <= {"core", "oedema"}
+    assert json.loads((tmp_path / "out" / "study" / "metrics.json").read_text())["dicom_seg"] == "seg.dcm"
