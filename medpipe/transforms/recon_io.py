@@ -1,0 +1,288 @@
+"""Dictionary transforms that bring multi-coil k-space files into a reconstruction bundle.
+
+The chain a reconstruction bundle uses::
+
+    LoadKSpaced -> [RandKSpaceSliced] -> UndersampleKSpaced | RandUndersampleKSpaced -> KSpaceToChannelsd
+
+1. :class:`LoadKSpaced` reads a fastMRI HDF5 file or BART ``.cfl`` into ``kspace`` complex64
+   (S, C, H, W), keeps the file's ``mask``, and puts the reference magnitude into ``label``
+   (S, H, W) when there is one: a reference file named by ``label`` (``.cfl`` or ``.h5``), else the
+   file's ``reconstruction_rss`` when its matrix matches, else the RSS of fully sampled k-space.
+2. :class:`UndersampleKSpaced` applies the file's mask, leaves already undersampled k-space alone, and
+   otherwise samples a mask seeded from the case id (reproducible evaluation);
+   :class:`RandUndersampleKSpaced` draws the seed from ``self.R`` (training) and calls it.
+3. :class:`KSpaceToChannelsd` turns ``kspace`` into the network input ``image``, float32 (2C, H, W, S)
+   (real parts of the coils, then imaginary parts; slices last), and ``label`` into (1, H, W, S).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from monai.transforms import MapTransform, Randomizable
+
+from medpipe.io.kspace import read_cfl, read_cfl_raw, read_fastmri_h5
+from medpipe.mri.coils import rss
+from medpipe.mri.fft import ifftc
+from medpipe.mri.masks import make_mask
+
+__all__ = [
+    "LoadKSpaced",
+    "UndersampleKSpaced",
+    "RandUndersampleKSpaced",
+    "RandKSpaceSliced",
+    "KSpaceToChannelsd",
+    "is_undersampled",
+]
+
+#: k-space whose share of never-sampled (all-coil zero) locations exceeds this is taken as undersampled.
+UNDERSAMPLED_ZERO_FRACTION = 0.05
+
+
+def is_undersampled(kspace: torch.Tensor) -> bool:
+    """Whether complex (S, C, H, W) k-space has many locations that no coil sampled (exact zeros)."""
+    never_sampled = (kspace.abs() == 0).all(dim=1)
+    return bool(never_sampled.float().mean() > UNDERSAMPLED_ZERO_FRACTION)
+
+
+def _read_any(path: str) -> dict:
+    suffix = Path(path).suffix.lower()
+    if suffix in (".h5", ".hdf5"):
+        return read_fastmri_h5(path)
+    if suffix in (".cfl", ".hdr", ""):
+        return {"kspace": read_cfl(path), "mask": None, "reconstruction_rss": None}
+    raise ValueError(f"k-space file must be fastMRI .h5 or BART .cfl/.hdr, got {path!r}")
+
+
+class LoadKSpaced(MapTransform):
+    """Read k-space (and its reference image) from the paths in ``data``.
+
+    Args:
+        keys: the key holding the k-space path (one key; it receives the complex64 (S, C, H, W) tensor).
+        label_key: key of an optional reference file, replaced by its magnitude float32 (S, H, W); when
+            absent, ``label`` comes from the file's ``reconstruction_rss`` (if its matrix is (H, W)) or
+            the RSS of fully sampled k-space, and is left out for undersampled data without reference.
+        mask_key: where the file's own sampling mask goes (float32, broadcastable to (S, C, H, W)).
+        allow_missing_keys: as in MONAI.
+    """
+
+    def __init__(
+        self,
+        keys: str | Sequence[str] = "kspace",
+        label_key: str = "label",
+        mask_key: str = "mask",
+        allow_missing_keys: bool = False,
+    ) -> None:
+        super().__init__(keys, allow_missing_keys)
+        if len(self.keys) != 1:
+            raise ValueError(f"`keys` must name exactly one k-space entry, got {self.keys}")
+        self.label_key, self.mask_key = label_key, mask_key
+
+    def __call__(self, data: Mapping[Hashable, object]) -> dict:
+        d = dict(data)
+        for key in self.key_iterator(d):
+            path = str(d[key])
+            loaded = _read_any(path)
+            kspace = torch.from_numpy(np.ascontiguousarray(loaded["kspace"]))
+            d[key] = kspace
+            d[f"{key}_path"] = path
+            if loaded.get("mask") is not None:
+                mask = torch.as_tensor(np.asarray(loaded["mask"], dtype=np.float32))
+                d[self.mask_key] = mask.reshape(1, 1, 1, -1) if mask.ndim == 1 else mask
+            reference = d.get(self.label_key)
+            if isinstance(reference, (str, Path)):
+                d[self.label_key] = self._reference(str(reference), kspace.shape)
+            elif loaded.get("reconstruction_rss") is not None and tuple(loaded["reconstruction_rss"].shape) == (
+                kspace.shape[0],
+                *kspace.shape[-2:],
+            ):
+                d[self.label_key] = torch.as_tensor(np.asarray(loaded["reconstruction_rss"], dtype=np.float32))
+            elif self.mask_key not in d and not is_undersampled(kspace):
+                d[self.label_key] = rss(ifftc(kspace), coil_dim=1).float()
+        return d
+
+    @staticmethod
+    def _reference(path: str, kspace_shape: torch.Size) -> torch.Tensor:
+        suffix = Path(path).suffix.lower()
+        if suffix in (".h5", ".hdf5"):
+            loaded = read_fastmri_h5(path)
+            image = loaded["reconstruction_rss"]
+            if image is None:
+                image = rss(ifftc(torch.from_numpy(loaded["kspace"])), coil_dim=1).numpy()
+        else:
+            # A BART image (x, y, z, coils, maps, ...): the root sum of squares over every axis after the
+            # third (e.g. PICS with two ESPIRiT map sets), then (x, y, z) = (slices, H, W) as in read_cfl.
+            raw = read_cfl_raw(path)
+            raw = raw.reshape(*raw.shape[:3], -1) if raw.ndim >= 3 else raw.reshape(1, *raw.shape, 1)
+            image = np.sqrt((np.abs(raw) ** 2).sum(axis=-1))
+        image = torch.as_tensor(np.asarray(image, dtype=np.float32))
+        expected = (kspace_shape[0], *kspace_shape[-2:])
+        if tuple(image.shape) != expected:
+            raise ValueError(f"reference {path!r} must have shape {expected} (slices, H, W), got {tuple(image.shape)}")
+        return image
+
+
+class UndersampleKSpaced(MapTransform):
+    """Undersample k-space reproducibly: the file's mask, else none if already undersampled, else a
+    mask seeded from ``case_id``.
+
+    Args:
+        keys: the k-space key, complex64 (S, C, H, W).
+        mask_type: ``"random"``, ``"equispaced"``, ``"poisson"`` or ``"gaussian2d"`` (see
+            :func:`medpipe.mri.masks.make_mask`).
+        acceleration: target acceleration.
+        center_fraction: fully sampled centre fraction.
+        mask_key: where the file's mask is, and where the applied mask is written (float32 (1, 1, H, W)).
+        seed_key: the key whose value seeds the mask (a case id string or an int).
+    """
+
+    def __init__(
+        self,
+        keys: str | Sequence[str] = "kspace",
+        mask_type: str = "equispaced",
+        acceleration: float = 4.0,
+        center_fraction: float = 0.08,
+        mask_key: str = "mask",
+        seed_key: str = "case_id",
+        allow_missing_keys: bool = False,
+    ) -> None:
+        super().__init__(keys, allow_missing_keys)
+        self.mask_type, self.acceleration, self.center_fraction = mask_type, float(acceleration), float(center_fraction)
+        self.mask_key, self.seed_key = mask_key, seed_key
+
+    def undersample(self, d: dict, key: Hashable, seed: str | int) -> None:
+        """Undersample ``d[key]`` in place with ``seed`` unless it already is."""
+        kspace = d[key]
+        if self.mask_key in d:
+            mask = torch.as_tensor(d[self.mask_key], dtype=torch.float32)
+            try:
+                d[key] = kspace * mask
+            except RuntimeError:
+                raise ValueError(
+                    f"the mask of {d.get(f'{key}_path', key)!r} must broadcast to the k-space shape "
+                    f"{tuple(kspace.shape)}, got {tuple(mask.shape)}"
+                ) from None
+            return
+        if is_undersampled(kspace):
+            return
+        mask = make_mask(
+            self.mask_type,
+            tuple(kspace.shape[-2:]),
+            acceleration=self.acceleration,
+            center_fraction=self.center_fraction,
+            seed=seed,
+        )
+        d[key] = kspace * mask
+        d[self.mask_key] = mask[None, None]
+
+    def __call__(self, data: Mapping[Hashable, object]) -> dict:
+        d = dict(data)
+        seed = d.get(self.seed_key, 0)
+        for key in self.key_iterator(d):
+            self.undersample(d, key, seed if isinstance(seed, (str, int)) else str(seed))
+        return d
+
+
+class RandUndersampleKSpaced(Randomizable, UndersampleKSpaced):
+    """:class:`UndersampleKSpaced` with a fresh mask seed per call drawn from ``self.R`` (training).
+
+    Args: as :class:`UndersampleKSpaced`, with ``accelerations`` and ``center_fractions`` lists to pick
+    from (the fastMRI convention: 4x with 0.08, 8x with 0.04).
+    """
+
+    def __init__(
+        self,
+        keys: str | Sequence[str] = "kspace",
+        mask_type: str = "random",
+        accelerations: Sequence[float] = (4.0,),
+        center_fractions: Sequence[float] = (0.08,),
+        mask_key: str = "mask",
+        allow_missing_keys: bool = False,
+    ) -> None:
+        if len(accelerations) != len(center_fractions) or not accelerations:
+            raise ValueError(
+                "`accelerations` and `center_fractions` must be non-empty and of equal length, "
+                f"got {list(accelerations)} and {list(center_fractions)}"
+            )
+        super().__init__(keys, mask_type, accelerations[0], center_fractions[0], mask_key, "", allow_missing_keys)
+        self.choices = list(zip(map(float, accelerations), map(float, center_fractions)))
+        self._seed = 0
+
+    def randomize(self, data: object = None) -> None:
+        self.acceleration, self.center_fraction = self.choices[self.R.randint(len(self.choices))]
+        self._seed = int(self.R.randint(2**31))
+
+    def __call__(self, data: Mapping[Hashable, object]) -> dict:
+        d = dict(data)
+        self.randomize()
+        for key in self.key_iterator(d):
+            self.undersample(d, key, self._seed)
+        return d
+
+
+class RandKSpaceSliced(Randomizable, MapTransform):
+    """Keep one random slice of every key (training on 2D slices): (S, ...) -> (1, ...).
+
+    Args:
+        keys: keys whose first axis is the slice axis (k-space, label, a per-slice mask).
+    """
+
+    def __init__(self, keys: str | Sequence[str], allow_missing_keys: bool = True) -> None:
+        MapTransform.__init__(self, keys, allow_missing_keys)
+        self._index = 0
+
+    def randomize(self, num_slices: int) -> None:
+        self._index = int(self.R.randint(num_slices))
+
+    def __call__(self, data: Mapping[Hashable, object]) -> dict:
+        d = dict(data)
+        first = next(iter(self.key_iterator(d)))
+        self.randomize(d[first].shape[0])
+        for key in self.key_iterator(d):
+            if d[key].shape[0] > 1:
+                d[key] = d[key][self._index : self._index + 1]
+        return d
+
+
+class KSpaceToChannelsd(MapTransform):
+    """k-space (S, C, H, W) complex64 -> ``image`` float32 (2C, H, W, S); ``label`` (S, H, W) -> (1, H, W, S).
+
+    Also writes ``<image_key>_meta_dict`` (``filename_or_obj`` = the case id, an identity ``affine``) so
+    that ``SaveImaged(meta_keys="image_meta_dict")`` names the output ``<case_id>_<postfix>.nii.gz``.
+
+    Args:
+        keys: the k-space key.
+        image_key: where the network input goes.
+        label_key: the reference magnitude, reshaped when present.
+        name_key: the key holding the case id used to name outputs.
+    """
+
+    def __init__(
+        self,
+        keys: str | Sequence[str] = "kspace",
+        image_key: str = "image",
+        label_key: str = "label",
+        name_key: str = "case_id",
+    ) -> None:
+        super().__init__(keys, allow_missing_keys=False)
+        self.image_key, self.label_key, self.name_key = image_key, label_key, name_key
+
+    def __call__(self, data: Mapping[Hashable, object]) -> dict:
+        d = dict(data)
+        for key in self.key_iterator(d):
+            kspace = d.pop(key)
+            if not torch.is_tensor(kspace) or not kspace.is_complex() or kspace.ndim != 4:
+                raise ValueError(f"`{key}` must be complex k-space (S, C, H, W), got {getattr(kspace, 'shape', kspace)}")
+            d[self.image_key] = torch.cat([kspace.real, kspace.imag], dim=1).permute(1, 2, 3, 0).float().contiguous()
+            name = d.get(self.name_key, Path(str(d.get(f"{key}_path", "case"))).stem)
+            d[f"{self.image_key}_meta_dict"] = {
+                "filename_or_obj": str(name),
+                "affine": torch.eye(4, dtype=torch.float64),
+                "spatial_shape": torch.tensor(d[self.image_key].shape[1:]),
+            }
+        if self.label_key in d and torch.is_tensor(d[self.label_key]):
+            d[self.label_key] = d[self.label_key].permute(1, 2, 0).unsqueeze(0).float().contiguous()
+        return d
