@@ -78,7 +78,8 @@ def resolve_bundle(bundle: str | Path) -> BundleSpec:
     input_key = next(iter(inputs))
     channel_def = inputs[input_key].get("channel_def", {}) or {}
     channels = default_channels(candidate.name, channel_def, int(inputs[input_key].get("num_channels", 1) or 1))
-    outputs = metadata.get("post_processed_outputs") or data_format.get("outputs", {})
+    outputs = (data_format.get("post_processed_outputs") or metadata.get("post_processed_outputs")
+               or data_format.get("outputs", {}))
     pred = next(iter(outputs.values()), {}) or {}
     output_channels = {int(k): str(v) for k, v in (pred.get("channel_def", {}) or {}).items()}
     described = f"{candidate.name} {metadata.get('task', '')}".lower()

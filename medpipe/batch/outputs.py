@@ -80,7 +80,7 @@ def _segmentation(case, config, staged, prediction: Path, case_dir: Path) -> dic
 
         truth = np.asanyarray(nib.load(case.label).dataobj).astype(np.int64)
         if truth.shape == array.shape:
-            values = sorted({int(v) for v in np.unique(truth)} | {int(v) for v in np.unique(array)} - {0})
+            values = sorted(({int(v) for v in np.unique(truth)} | {int(v) for v in np.unique(array)}) - {0})
             spacing = np.sqrt((np.asarray(affine)[:3, :3] ** 2).sum(axis=0))
             report["ground_truth"] = {
                 "file": Path(case.label).name,

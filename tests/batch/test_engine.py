@@ -24,6 +24,16 @@ def test_resolve_bundle_reads_metadata(tiny_bundle):
     assert spec.output_channels == {0: "background", 1: "core", 2: "oedema"}
 
 
+def test_post_processed_output_names_win(tmp_path):
+    from tests.batch._data import write_tiny_bundle
+
+    root = write_tiny_bundle(tmp_path)
+    metadata = json.loads((root / "configs" / "metadata.json").read_text())
+    metadata["network_data_format"]["post_processed_outputs"] = {"pred": {"channel_def": {"0": "background", "4": "enhancing"}}}
+    (root / "configs" / "metadata.json").write_text(json.dumps(metadata))
+    assert resolve_bundle(root).output_channels == {0: "background", 4: "enhancing"}
+
+
 def test_resolve_bundle_errors(tmp_path):
     with pytest.raises(ValueError, match="`bundle` must be a bundle name in"):
         resolve_bundle("no_such_bundle_anywhere")

@@ -85,7 +85,7 @@ def test_good_cases_have_outputs_in_input_geometry(mixed):
         total = sum(r["voxels"] for r in metrics["labels"])
         assert total == int((read_pred(prediction) > 0).sum())
     brats = json.loads((output / "BraTS_001" / "metrics.json").read_text())
-    assert set(brats["ground_truth"]["dice"]) >= {"1", "2"}
+    assert set(brats["ground_truth"]["dice"]) >= {"1", "2"} and "0" not in brats["ground_truth"]["dice"]
     dicom = json.loads((output / "study_A" / "metrics.json").read_text())
     assert dicom["series"]["t1ce"] == "#3 'T1 AX POST GD'" and dicom["geometry_matches_input"] is True
 
