@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import functools
 import os
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from medpipe.io.siemens_csa import csa_image_fields
 
 __all__ = ["SliceHeader", "read_headers", "NotDicomError", "METADATA_KEYWORDS", "PHI_KEYWORDS"]
 
@@ -57,8 +58,8 @@ _KEYWORDS = (
     "SpacingBetweenSlices", "BitsAllocated", "BitsStored", "PixelRepresentation", "SamplesPerPixel",
     "NumberOfFrames", "SharedFunctionalGroupsSequence", "PerFrameFunctionalGroupsSequence",
 )
-# Siemens private creators and the CSA image header / mosaic tile count they announce
-_PRIVATE_TAGS = (0x00190010, 0x0019100A, 0x00290010, 0x00290011, 0x00290012, 0x00291010, 0x00291110, 0x00291210)
+# Siemens CSA private creators and the CSA image headers they announce
+_PRIVATE_TAGS = (0x00290010, 0x00290011, 0x00290012, 0x00291010, 0x00291110, 0x00291210)
 
 
 @functools.lru_cache(maxsize=1)
@@ -171,24 +172,16 @@ def _pixel_element(handle, common: dict, file_size: int, stopped_at: int) -> tup
     return kind, offset, ""
 
 
-def _mosaic(dataset) -> tuple[int, np.ndarray | None, str]:
+def _mosaic(image_type: tuple[str, ...], dataset) -> tuple[int, np.ndarray | None, str]:
     """(number of tiles, slice normal, problem) of a Siemens mosaic; (0, None, '') otherwise."""
-    if "MOSAIC" not in [str(value).upper() for value in dataset.get("ImageType", [])]:
+    if "MOSAIC" not in image_type:
         return 0, None, ""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # nibabel warns that its DICOM wrappers are experimental
-        from nibabel.nicom import csareader
-
-        try:
-            csa = csareader.get_csa_header(dataset, "image")
-        except Exception as error:  # a corrupt CSA header is a per-file problem, never a crash
-            return 0, None, f"unreadable Siemens CSA header: {error}"
-    count = _int(dataset.get((0x0019, 0x100A)).value if (0x0019, 0x100A) in dataset else 0)
-    normal = None
-    if csa is not None:
-        count = count or _int(csareader.get_n_mosaic(csa))
-        raw_normal = csareader.get_slice_normal(csa)
-        normal = _vector(raw_normal, 3) if raw_normal is not None else None
+    try:
+        fields = csa_image_fields(dataset) or {}
+    except Exception as error:  # a corrupt CSA header is a per-file problem, never a crash
+        return 0, None, f"unreadable Siemens CSA header: {error}"
+    count = _int((fields.get("NumberOfImagesInMosaic") or [0])[0])
+    normal = _vector(fields.get("SliceNormalVector") or [], 3)
     if count < 1 or normal is None:
         return 0, None, "Siemens mosaic without NumberOfImagesInMosaic or SliceNormalVector in its CSA header"
     return count, normal / np.linalg.norm(normal), ""
@@ -354,6 +347,9 @@ def read_headers(path: str | os.PathLike) -> list[SliceHeader]:
             dataset = pydicom.dcmread(handle, stop_before_pixels=True, specific_tags=tags, force=True)
         stopped_at = handle.tell()
         file_size = os.fstat(handle.fileno()).st_size
+        meta = getattr(dataset, "file_meta", None)
+        if meta is not None and str(meta.get("MediaStorageSOPClassUID", "")) == _MEDIA_DIRECTORY:
+            raise NotDicomError(f"{path} is a DICOMDIR, not an image")
         if "SeriesInstanceUID" not in dataset:
             raise ValueError("header ends before SeriesInstanceUID (truncated or incomplete file)")
         common = _common(path, dataset, "")
@@ -363,12 +359,10 @@ def read_headers(path: str | os.PathLike) -> list[SliceHeader]:
     common["problem"] = problem
     common["pixel_kind"] = kind
     common["pixel_offset"] = offset
-    if common["sop_class_uid"] == _MEDIA_DIRECTORY:
-        raise NotDicomError(f"{path} is a DICOMDIR, not an image")
+    common["extra"] = {"dataset": dataset}  # find_series keeps it for each series' first image only
     if "PerFrameFunctionalGroupsSequence" in dataset:
-        common["extra"] = {"dataset": dataset}
         return _frames(common, dataset)
-    count, normal, mosaic_problem = _mosaic(dataset)
+    count, normal, mosaic_problem = _mosaic(common["image_type"], dataset)
     common["mosaic_count"] = count
     common["mosaic_normal"] = normal
     common["problem"] = common["problem"] or mosaic_problem

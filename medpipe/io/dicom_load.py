@@ -38,6 +38,41 @@ class LoadedSeries:
     metadata: dict = field(default_factory=dict)
 
 
+_TEXT_NUMBERS = {"DS": float, "IS": int}
+_BINARY_NUMBERS = {"US": "H", "SS": "h", "UL": "I", "SL": "i", "FL": "f", "FD": "d"}
+
+
+def _plain_value(element):
+    """JSON-ready value of a data element, decoded from its raw bytes when pydicom has not
+    converted it yet (conversion through pydicom is most of the cost of reading metadata)."""
+    import struct
+
+    from pydicom.datadict import dictionary_VR
+
+    value = element.value
+    if value is None:
+        return None
+    if isinstance(value, bytes):
+        vr = str(element.VR or dictionary_VR(element.tag))
+        if vr in _BINARY_NUMBERS:
+            code = _BINARY_NUMBERS[vr]
+            order = "<" if getattr(element, "is_little_endian", True) else ">"
+            numbers = list(struct.unpack(f"{order}{len(value) // struct.calcsize(code)}{code}", value))
+            return numbers[0] if len(numbers) == 1 else numbers
+        if vr in ("SQ", "OB", "OW", "UN"):
+            return None
+        parts = [part.strip(" \x00") for part in value.decode("latin-1").split("\\")]
+        convert = _TEXT_NUMBERS.get(vr)
+        if convert is not None:
+            try:
+                parts = [convert(float(part)) if convert is int else convert(part) for part in parts if part]
+            except ValueError:
+                pass
+        parts = [part for part in parts if part != ""]
+        return parts[0] if len(parts) == 1 else (parts or None)
+    return _json_value(value)
+
+
 def _json_value(value):
     from pydicom.multival import MultiValue
     from pydicom.valuerep import DSfloat, IS, PersonName
@@ -58,18 +93,20 @@ def _json_value(value):
 def series_metadata(series: DicomSeries, *, keep_phi: bool = False) -> dict:
     """Selected tags of the series' first file, without PHI unless ``keep_phi``."""
     import pydicom
+    from pydicom.datadict import tag_for_keyword
 
     keywords = METADATA_KEYWORDS + (PHI_KEYWORDS if keep_phi else ())
-    dataset = series.headers[0].extra.get("dataset")  # enhanced files keep theirs: re-parsing is slow
+    dataset = series.headers[0].extra.get("dataset")  # the header the scan already read
     if dataset is None:
         dataset = pydicom.dcmread(
             series.headers[0].path, stop_before_pixels=True, specific_tags=list(keywords), force=True
         )
     metadata = {}
     for keyword in keywords:
-        value = dataset.get(keyword)
-        if value not in (None, ""):
-            metadata[keyword] = _json_value(value)
+        element = dataset.get_item(tag_for_keyword(keyword))
+        value = _plain_value(element) if element is not None else None
+        if value not in (None, "", []):
+            metadata[keyword] = value
     metadata["kind"] = series.kind
     metadata["shape"] = list(series.shape)
     if series.affine is not None:

@@ -327,6 +327,11 @@ def find_series(folder: str | os.PathLike) -> list[DicomSeries]:
             owner.reason = "; ".join(part for part in (owner.reason, reason) if part)
         else:
             results.append(DicomSeries("", "", f"unreadable: {path}", "", "error", reason, "", []))
+    for series in results:  # keep one parsed header per series (for metadata), free the others
+        keep = series.headers[0].extra if series.headers else None
+        for header in series.headers[1:]:
+            if header.extra is not keep:
+                header.extra = {}
     results.sort(key=lambda s: (str(s.folder or ""), _number(s.series_number), s.label))
     return results
 

@@ -219,6 +219,7 @@ def test_symlink_loops(tmp_path):
 @pytest.mark.skipif(not DICOMDIR_TESTS.is_dir(), reason="pydicom's dicomdirtests not installed")
 def test_pydicom_dicomdirtests_statuses():
     found = find_series(DICOMDIR_TESTS)
+    assert [s.folder.name for s in found if s.status == "error"] == ["CT2"]  # DICOMDIR files are skipped
     by_folder: dict[str, list] = {}
     for series in found:
         by_folder.setdefault(series.folder.name if series.folder else "", []).append(series)
