@@ -32,3 +32,9 @@ def numpy_multicoil(height: int = 40, width: int = 36, coils: int = 6, seed: int
 @pytest.fixture
 def multicoil():
     return numpy_multicoil()
+
+
+@pytest.fixture
+def make_multicoil():
+    """The builder itself, for sizes other than the default."""
+    return numpy_multicoil
