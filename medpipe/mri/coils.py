@@ -152,7 +152,9 @@ def _crop_centre(kspace: torch.Tensor, box: tuple[int, int]) -> torch.Tensor:
 def _lowres_maps(kspace: torch.Tensor, box: tuple[int, int], threshold: float) -> torch.Tensor:
     """Low-resolution coil images divided by their RSS (Hann-windowed ACS, zero-padded)."""
     height, width = kspace.shape[-2:]
-    window = torch.outer(torch.hann_window(box[0] + 2, periodic=False)[1:-1], torch.hann_window(box[1] + 2, periodic=False)[1:-1])
+    rows = torch.hann_window(box[0] + 2, periodic=False, device=kspace.device)[1:-1]
+    columns = torch.hann_window(box[1] + 2, periodic=False, device=kspace.device)[1:-1]
+    window = torch.outer(rows, columns)
     padded = torch.zeros_like(kspace)
     top, left = height // 2 - box[0] // 2, width // 2 - box[1] // 2
     padded[..., top : top + box[0], left : left + box[1]] = _crop_centre(kspace, box) * window.to(kspace.dtype)

@@ -66,11 +66,11 @@ def espirit_maps(
     kernels = vh[:keep].reshape(keep, coils, kernel_size, kernel_size)
 
     scale = math.sqrt(height * width) / kernel_size  # sqrt(N) from the DFT, 1/sqrt(k^2) from the average
-    gram = torch.zeros(height, width, coils, coils, dtype=torch.complex64)
+    gram = torch.zeros(height, width, coils, coils, dtype=torch.complex64, device=calibration.device)
     top, left = height // 2 - kernel_size // 2, width // 2 - kernel_size // 2
     for start in range(0, keep, chunk_size):
         chunk = kernels[start : start + chunk_size]
-        padded = torch.zeros(chunk.shape[0], coils, height, width, dtype=torch.complex64)
+        padded = torch.zeros(chunk.shape[0], coils, height, width, dtype=torch.complex64, device=calibration.device)
         padded[..., top : top + kernel_size, left : left + kernel_size] = chunk
         images = ifftc(padded) * scale  # (n, C, H, W)
         images = images.permute(2, 3, 1, 0)  # (H, W, C, n)
