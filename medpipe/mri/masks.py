@@ -164,7 +164,7 @@ def poisson_disc_mask(
     Candidates are visited in a seeded random order and accepted unless they fall inside the
     exclusion disc of an already accepted point; the disc radius grows linearly with the normalised
     distance ``d`` from the centre, ``r = r0 * (1 + density_slope * d)``, so density falls off as
-    ``1 / r^2``. ``r0`` is found by bisection so the mask (calibration rectangle of
+    ``1 / r^2``. ``r0`` is adjusted (``r0 *= sqrt(count / target)``) so the mask (calibration rectangle of
     ``round(H * center_fraction) x round(W * center_fraction)`` included) keeps
     ``H * W / acceleration`` points within ``tolerance`` (relative) where reachable.
 
@@ -188,19 +188,17 @@ def poisson_disc_mask(
     order = _rng(seed).permutation(candidates)
     target = height * width / acceleration - calibration.sum()
     shape2d = (height, width)
-    low, high = 0.5, float(max(height, width))
-    best = _dart_throw(order, (1 + density_slope * distance) * low, shape2d)
-    for _ in range(30):
-        if abs(best.sum() - target) <= tolerance * max(target, 1):
-            break
-        middle = (low + high) / 2
-        trial = _dart_throw(order, (1 + density_slope * distance) * middle, shape2d)
-        if trial.sum() > target:
-            low = middle
-        else:
-            high = middle
-        if abs(trial.sum() - target) < abs(best.sum() - target):
+    profile = 1 + density_slope * distance
+    # The number of accepted points falls roughly as r0^-2, so scale r0 by sqrt(count / target)
+    # (a few passes) and keep the closest mask.
+    r0, best = 1.0, None
+    for _ in range(12):
+        trial = _dart_throw(order, profile * r0, shape2d)
+        if best is None or abs(trial.sum() - target) < abs(best.sum() - target):
             best = trial
+        if abs(trial.sum() - target) <= tolerance * max(target, 1) or trial.sum() == 0:
+            break
+        r0 = max(r0 * float(np.sqrt(trial.sum() / max(target, 1))), 0.05)
     return _to_mask(best | calibration, height)
 
 
