@@ -195,6 +195,50 @@ def _layout_patterns(layout: Mapping) -> tuple[dict[str, str], str | None]:
     return patterns, label
 
 
+def write_layout_case(
+    dataset_dir: str | os.PathLike,
+    case_id: str,
+    arrays: Mapping[str, "np.ndarray"],
+    affine: "np.ndarray",
+    layout: Mapping,
+) -> dict[str, str]:
+    """Write one case's volumes as NIfTI files where ``layout`` puts them (inverse of :func:`case_datalist`).
+
+    Args:
+        dataset_dir: the dataset folder (created if needed).
+        case_id: the case identifier substituted for ``{case_id}``.
+        arrays: layout key (each image key, and ``"label"`` if the case has one) -> (X, Y, Z) array.
+        affine: float64 (4, 4) RAS affine shared by every volume.
+        layout: ``{"images": {key: pattern}, "label": pattern}`` with ``.nii``/``.nii.gz`` patterns.
+
+    Returns:
+        layout key -> written path.
+
+    Raises:
+        ValueError: if an image key of the layout has no array, or an array key is not in the layout.
+    """
+    import nibabel as nib
+    import numpy as np
+
+    patterns, label_pattern = _layout_patterns(layout)
+    if label_pattern is not None:
+        patterns["label"] = label_pattern
+    missing = [k for k in layout["images"] if k not in arrays]
+    extra = [k for k in arrays if k not in patterns]
+    if missing or extra:
+        raise ValueError(
+            f"`arrays` must have exactly the layout keys {sorted(patterns)} (label optional), "
+            f"got {sorted(arrays)}"
+        )
+    written = {}
+    for key, array in arrays.items():
+        path = Path(dataset_dir) / patterns[key].replace(CASE_ID, case_id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        nib.save(nib.Nifti1Image(np.asarray(array), np.asarray(affine, dtype=np.float64)), path)
+        written[key] = str(path)
+    return written
+
+
 def case_datalist(
     dataset_dir: str | os.PathLike, layout: Mapping, *, require_label: bool = True
 ) -> list[dict[str, str]]:
