@@ -115,6 +115,7 @@ class SliceHeader:
     mosaic_normal: np.ndarray | None = None
     pixel_kind: str = ""
     pixel_offset: int | None = None
+    encapsulated_offset: int | None = None
     problem: str = ""
     extra: dict = field(default_factory=dict)
 
@@ -152,6 +153,8 @@ def _pixel_element(handle, common: dict, file_size: int, stopped_at: int) -> tup
     if not kind:
         return "", None, ""
     if syntax not in _NATIVE_SYNTAXES:
+        if head[8:12] == b"\xff\xff\xff\xff":  # encapsulated: fragments start after the element header
+            common["encapsulated_offset"] = stopped_at + 12
         return kind, None, ""
     order = "little" if little else "big"
     if implicit:

@@ -132,7 +132,7 @@ def _fast_path(header: SliceHeader) -> bool:
     )
 
 
-# JPEG 2000 lossless / lossy: GDCM decodes these faster than pylibjpeg-openjpeg
+# JPEG 2000 lossless / lossy: decoded directly with OpenJPEG, else by GDCM through pydicom
 _JPEG2000 = {"1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91"}
 
 
@@ -163,8 +163,36 @@ class _PixelCache:
         return self.frames
 
 
+def _decode_jpeg2000(header: SliceHeader) -> np.ndarray | None:
+    """A single-frame JPEG 2000 image decoded straight from its fragments with OpenJPEG, or
+    None when pydicom's handler should decide (sign or precision quirks, missing decoder)."""
+    try:
+        import openjpeg
+    except ImportError:
+        return None
+    from pydicom.encaps import generate_frames
+
+    with open(header.path, "rb") as handle:
+        handle.seek(header.encapsulated_offset)
+        data = handle.read()
+    pixels = openjpeg.decode(next(generate_frames(data, number_of_frames=1)))
+    kind = "i" if header.pixel_representation else "u"
+    if pixels.shape != (header.rows, header.columns) or pixels.dtype.kind != kind or \
+            pixels.dtype.itemsize > header.bits_allocated // 8:
+        return None
+    return pixels.astype(np.dtype(f"{kind}{header.bits_allocated // 8}"), copy=False)
+
+
 def _read_image(header: SliceHeader, cache: _PixelCache) -> np.ndarray:
     """``(rows, columns)`` stored values of one image (a whole mosaic for mosaic files)."""
+    if header.encapsulated_offset is not None and header.transfer_syntax in _JPEG2000 and \
+            header.number_of_frames == 1 and header.samples_per_pixel == 1:
+        try:
+            decoded = _decode_jpeg2000(header)
+        except Exception:  # anything odd: pydicom's handlers give the authoritative answer or error
+            decoded = None
+        if decoded is not None:
+            return decoded
     if _fast_path(header):
         count = header.rows * header.columns
         offset = header.pixel_offset + (header.frame or 0) * count * header.bits_allocated // 8
