@@ -198,3 +198,19 @@ def test_decode_failure_names_file(tmp_path):
     paths[2].write_bytes(bytes(data))
     with pytest.raises(ValueError, match=r"slice002\.dcm.*must decode"):
         load_series(series)
+
+
+def test_direct_jpeg2000_decode_equals_pydicom(real_data):
+    """The OpenJPEG shortcut gives exactly pydicom's pixels for the JPEG 2000 file."""
+    import pydicom
+
+    from medpipe.io.dicom_load import _decode_jpeg2000
+
+    path = real_data / "dicom" / "dcm_qa_ts" / "In" / "9.dcm"
+    (series,) = find_series(path)
+    header = series.headers[0]
+    assert header.encapsulated_offset is not None
+    direct = _decode_jpeg2000(header)
+    reference = pydicom.dcmread(path).pixel_array
+    assert direct is not None and direct.dtype == reference.dtype
+    np.testing.assert_array_equal(direct, reference)
