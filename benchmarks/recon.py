@@ -16,7 +16,8 @@ it reports SSIM, PSNR and NMSE against the fully sampled RSS (fastMRI convention
   its time. Entries whose bundle or weights are absent are skipped with a printed note.
 
 Goals (issue 6): every learned model beats zero-filled and CS in SSIM at 4x (the smallest margin over
-both, averaged over the 4x settings, must be > 0; null and not met while any model is absent); the
+the better of the two, over all models and both 4x settings, must be > 0; null and not met while
+any registered model is absent); the
 IndRNN RIM's inference is at least 3x faster than CS (time ratio, the paper's 68% reduction); the
 IndRNN cell is faster than the GRU cell at the same width (RIM at the paper's 64 features, random
 weights: speed does not depend on the weights).
