@@ -179,7 +179,8 @@ class SkeletonRecallLoss(_Loss):
 
     ``recall_{b,c} = (sum p * s + smooth) / (sum s + smooth)`` with ``s`` the one-hot tubed skeleton
     of the ground truth (:func:`tubed_skeleton`), so no differentiable skeletonization is needed.
-    The paper adds it to Dice + CE with a weight.
+    The authors' nnU-Net code returns ``-recall``; ``1 - recall`` has the same gradient and stays
+    non-negative. The paper adds it to Dice + CE with a weight.
 
     Args:
         include_background: keep channel 0 when ``C > 1``.
