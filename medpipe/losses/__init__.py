@@ -19,6 +19,7 @@ _LOCATIONS = {
     "tubed_skeleton": "medpipe.losses.topology",
     "SSIML1Loss": "medpipe.losses.reconstruction",
     "time_step_weights": "medpipe.losses.reconstruction",
+    "weighted_step_loss": "medpipe.losses.reconstruction",
 }
 
 __all__ = sorted(_LOCATIONS)

@@ -2,7 +2,9 @@
 
 ``from medpipe.metrics import betti_numbers`` imports only ``medpipe.metrics.topology``. The
 reconstruction metrics (``ssim``, ``psnr``, ``nmse``) live in ``medpipe.metrics.reconstruction``;
-a module that is not installed yet only fails when its names are used.
+a module that is not installed yet only fails when its names are used. The registration metrics
+(``jacobian_determinant``, ``folding_fraction``, ``volume_ratio``) live in
+``medpipe.metrics.registration``.
 """
 
 from __future__ import annotations
@@ -36,6 +38,9 @@ _LOCATIONS = {
     "ssim": "medpipe.metrics.reconstruction",
     "psnr": "medpipe.metrics.reconstruction",
     "nmse": "medpipe.metrics.reconstruction",
+    "jacobian_determinant": "medpipe.metrics.registration",
+    "folding_fraction": "medpipe.metrics.registration",
+    "volume_ratio": "medpipe.metrics.registration",
 }
 
 __all__ = sorted(_LOCATIONS)
