@@ -260,6 +260,35 @@ def _describe_split(key: tuple, keys: list[tuple]) -> str:
     return ", ".join(labels)
 
 
+def _classify_group(headers: list[SliceHeader]) -> list[DicomSeries]:
+    """Split one (SeriesInstanceUID, SeriesNumber) group into volumes and give each a status."""
+    images = [header for header in headers if header.rows]
+    if not images:
+        return [_new_series(headers, "excluded", _exclusion(headers[0]))]
+    # images whose header stops early belong to every part: a part must not look complete without them
+    broken = [header for header in headers if not header.rows]
+    for header in broken:
+        header.problem = header.problem or "no Rows/Columns in the header (truncated, or not an image)"
+    parts: dict[tuple, list[SliceHeader]] = defaultdict(list)
+    for header in images:
+        parts[_split_key(header)].append(header)
+    keys = list(parts)
+    labels = {key: _describe_split(key, keys) if len(keys) > 1 else "" for key in keys}
+    single_slices = all(len(members) == 1 for members in parts.values())
+    if len(keys) > 1 and single_slices and None not in {key[0] for key in keys} \
+            and len({key[0] for key in keys}) == len(keys):
+        return [_new_series(parts[key], "excluded", "localizer (one slice per orientation)", split=labels[key])
+                for key in keys]
+    results = []
+    for key in keys:
+        exclusion = _exclusion(parts[key][0])
+        if exclusion:
+            results.append(_new_series(parts[key], "excluded", exclusion, split=labels[key]))
+        else:
+            results.extend(_evaluate(parts[key] + broken, labels[key]))
+    return results
+
+
 def find_series(folder: str | os.PathLike) -> list[DicomSeries]:
     """Scan a folder tree for DICOM series (headers only) and give each a status.
 
@@ -298,26 +327,7 @@ def find_series(folder: str | os.PathLike) -> list[DicomSeries]:
 
     results: list[DicomSeries] = []
     for headers in groups.values():
-        images = [header for header in headers if header.rows]
-        for header in headers:
-            if images and not header.rows:
-                header.problem = header.problem or "no Rows/Columns in the header (truncated, or not an image)"
-        exclusion = _exclusion(images[0] if images else headers[0])
-        if exclusion:
-            results.append(_new_series(headers, "excluded", exclusion))
-            continue
-        parts: dict[tuple, list[SliceHeader]] = defaultdict(list)
-        for header in headers:
-            parts[_split_key(header)].append(header)
-        keys = list(parts)
-        if len(keys) > 1 and all(key[0] is not None for key in keys) and len({key[0] for key in keys}) == len(keys) \
-                and all(len(members) == 1 for members in parts.values()):
-            for key in keys:
-                results.append(_new_series(parts[key], "excluded", "localizer (one slice per orientation)",
-                                           split=_describe_split(key, keys)))
-            continue
-        for key in keys:
-            results.extend(_evaluate(parts[key], _describe_split(key, keys) if len(keys) > 1 else ""))
+        results.extend(_classify_group(headers))
 
     for path, reason in failures:
         owners = [series for series in results if series.folder == path.parent and series.status != "excluded"]

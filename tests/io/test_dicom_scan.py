@@ -257,3 +257,22 @@ def test_headerless_implicit_file_is_read(tmp_path):
         assert path.read_bytes()[:2] == b"\x08\x00"
     series = _only(find_series(tmp_path), status="ok")
     np.testing.assert_array_equal(load_series(series).array, data)
+
+
+def test_localizer_sharing_a_uid_with_the_volume(tmp_path):
+    uid = generate_uid()
+    write_series(tmp_path, volume(), series_uid=uid, prefix="axial")
+    write_series(tmp_path, volume((5, 6, 2)), series_uid=uid, image_type=("ORIGINAL", "PRIMARY", "LOCALIZER"),
+                 orientation=SAGITTAL, step=(2, 0, 0), prefix="scout")
+    statuses = sorted((s.status, s.reason) for s in find_series(tmp_path))
+    assert statuses == [("excluded", "localizer"), ("ok", "")]
+
+
+def test_header_without_rows_makes_its_series_error(tmp_path):
+    paths = write_series(tmp_path, volume())
+    dataset = pydicom.dcmread(paths[-1])
+    for keyword in ("Rows", "Columns", "PixelData"):
+        delattr(dataset, keyword)
+    dataset.save_as(paths[-1])
+    series = _only(find_series(tmp_path), status="error")
+    assert "slice006.dcm: no Rows/Columns in the header" in series.reason
