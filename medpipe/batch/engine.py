@@ -84,6 +84,8 @@ def resolve_bundle(bundle: str | Path) -> BundleSpec:
     output_channels = {int(k): str(v) for k, v in (pred.get("channel_def", {}) or {}).items()}
     described = f"{candidate.name} {metadata.get('task', '')}".lower()
     task = "segmentation" if "segmentation" in described else "reconstruction" if "reconstruction" in described else "other"
+    if task == "reconstruction":
+        channels = ("kspace",)  # one fastMRI HDF5 file per case, whatever its coil channels
     return BundleSpec(candidate.name, candidate.resolve(), input_key, channels, output_channels, task, metadata)
 
 
@@ -162,12 +164,16 @@ class BundleEngine:
             self.amp = bool(parser.get_parsed_content("evaluator#amp")) and self.device.type == "cuda"
 
     def _load_keys(self) -> tuple[str, ...]:
-        """The keys the bundle's first ``LoadImaged`` reads (``("image",)`` or one per modality)."""
-        from monai.transforms import LoadImaged
+        """The keys the bundle's first dictionary transform (its loader) reads.
+
+        ``("image",)`` for a model-zoo ``LoadImaged(keys="image")``, one key per modality for
+        per-modality loaders, ``("kspace",)`` for a k-space loader.
+        """
+        from monai.transforms import MapTransform
 
         preprocessing = self.parser.get_parsed_content("preprocessing", lazy=False)
         for transform in getattr(preprocessing, "transforms", [preprocessing]):
-            if isinstance(transform, LoadImaged):
+            if isinstance(transform, MapTransform):
                 return tuple(transform.keys)
         return (self.spec.input_key,)
 

@@ -107,32 +107,65 @@ def _segmentation(case, config, staged, prediction: Path, case_dir: Path) -> dic
     return report
 
 
-def _zero_filled(kspace_file: str) -> np.ndarray:
-    from medpipe.io.kspace import read_fastmri_h5
+def _rss_of_inverse_fft(kspace: np.ndarray) -> np.ndarray:
+    """Root sum of squares over coils (axis 1) of the centred orthonormal inverse 2-D FFT.
 
-    data = read_fastmri_h5(kspace_file)
-    kspace = np.asarray(data["kspace"])
-    mask = data.get("mask")
-    if mask is not None:
-        kspace = kspace * np.asarray(mask).reshape((1,) * (kspace.ndim - 1) + (-1,))
+    Args:
+        kspace: complex ``(S, C, H, W)``.
+
+    Returns:
+        float ``(S, H, W)``.
+    """
     axes = (-2, -1)
     images = np.fft.fftshift(np.fft.ifft2(np.fft.ifftshift(kspace, axes=axes), axes=axes, norm="ortho"), axes=axes)
-    rss = np.sqrt((np.abs(images) ** 2).sum(axis=1))
-    return rss[rss.shape[0] // 2]
+    return np.sqrt((np.abs(images) ** 2).sum(axis=1))
 
 
-def _reconstruction(case, prediction: Path, case_dir: Path) -> dict:
+def _input_panel(case, bundle_output) -> tuple[str, np.ndarray]:
+    """The zero-filled image of what the network saw.
+
+    medpipe's recon bundles hand the network undersampled k-space as real channels (real parts,
+    then imaginary parts: ``image`` float ``(2C, H, W, S)``, DESIGN.md); when the bundle output
+    holds that, it is turned back into complex ``(S, C, H, W)``. Otherwise the file's k-space is
+    used (with the file's mask when it has one).
+    """
+    image = bundle_output.get("image") if isinstance(bundle_output, dict) else None
+    if image is not None:
+        array = np.asarray(image.detach().cpu() if hasattr(image, "detach") else image)
+        if array.ndim == 4 and array.shape[0] % 2 == 0 and not np.iscomplexobj(array):
+            coils = array.shape[0] // 2
+            kspace = (array[:coils] + 1j * array[coils:]).transpose(3, 0, 1, 2)
+            rss = _rss_of_inverse_fft(kspace)
+            return "zero-filled", rss[rss.shape[0] // 2]
+    from medpipe.io.kspace import read_fastmri_h5
+
+    data = read_fastmri_h5(next(iter(case.inputs.values()))[0])
+    kspace = np.asarray(data["kspace"])
+    title = "fully sampled (RSS)"
+    if data.get("mask") is not None:
+        kspace = kspace * np.asarray(data["mask"]).reshape((1,) * (kspace.ndim - 1) + (-1,))
+        title = "zero-filled"
+    rss = _rss_of_inverse_fft(kspace)
+    return title, rss[rss.shape[0] // 2]
+
+
+def _reconstruction(case, prediction: Path, case_dir: Path, bundle_output) -> dict:
     array, _ = prediction_array(prediction)
     image = np.squeeze(np.abs(array))
+    slices = None
     while image.ndim > 2:
-        image = np.take(image, image.shape[int(np.argmin(image.shape))] // 2, axis=int(np.argmin(image.shape)))
+        axis = int(np.argmin(image.shape))
+        slices = image.shape[axis]
+        image = np.take(image, slices // 2, axis=axis)
     panels = {"reconstruction": image}
     source = next(iter(case.inputs.values()))[0]
     if source.endswith((".h5", ".hdf5")):
-        panels["zero-filled"] = _zero_filled(source)
+        title, reference = _input_panel(case, bundle_output)
+        if reference.shape == image.shape:
+            panels[title] = reference
     save_side_by_side_png(case_dir / "qc.png", panels)
     stats = {"min": float(array.min()), "max": float(array.max()), "mean": float(np.mean(array))}
-    return {"prediction": prediction.name, "shape": list(array.shape), "image": stats,
+    return {"prediction": prediction.name, "shape": list(array.shape), "image": stats, "qc_panels": list(panels),
             "summary": f"image {'x'.join(map(str, array.shape))}"}
 
 
@@ -155,7 +188,8 @@ def _dicom_seg(case, config, prediction: Path, case_dir: Path) -> str:
     return target.name
 
 
-def write_case_outputs(case, config, staged: dict[str, Path], bundle_files: list[Path], case_dir: Path) -> list[str]:
+def write_case_outputs(case, config, staged: dict[str, Path], bundle_files: list[Path], case_dir: Path,
+                       bundle_output: dict | None = None) -> list[str]:
     """Move the bundle's files into ``case_dir`` and write metrics, statistics and QC beside them.
 
     Args:
@@ -164,6 +198,7 @@ def write_case_outputs(case, config, staged: dict[str, Path], bundle_files: list
         staged: input name -> NIfTI/HDF5 path the bundle read.
         bundle_files: what the bundle's postprocessing wrote.
         case_dir: the case's (temporary) output folder.
+        bundle_output: the post-processed dataset item (a reconstruction QC reads its ``kspace``).
 
     Returns:
         File names inside ``case_dir``, sorted.
@@ -180,7 +215,7 @@ def write_case_outputs(case, config, staged: dict[str, Path], bundle_files: list
     if not predictions:
         raise ValueError(f"the bundle output must include a NIfTI file, got {[p.name for p in moved]}")
     if config.spec.task == "reconstruction":
-        report = _reconstruction(case, predictions[0], case_dir)
+        report = _reconstruction(case, predictions[0], case_dir, bundle_output)
     else:
         report = _segmentation(case, config, staged, predictions[0], case_dir)
         if config.dicom_seg and case.layout == "dicom":

@@ -260,7 +260,7 @@ def process_case(case: Case, config: RunConfig) -> CaseResult:
             result = engine.run_case(item, tmp / ".bundle")
             stage = "writing outputs"
             after_bundle = time.perf_counter()
-            names = write_case_outputs(case, config, staged, result["files"], tmp)
+            names = write_case_outputs(case, config, staged, result["files"], tmp, result["output"])
         outputs = [f"{case.case_id}/{n}" for n in names]
         shutil.rmtree(tmp / ".bundle", ignore_errors=True)
         shutil.rmtree(tmp / ".inputs", ignore_errors=True)

@@ -76,7 +76,7 @@ def default_channels(bundle_name: str, channel_def: Mapping, num_channels: int) 
         BraTS modality names when ``channel_def`` spells modalities (or the bundle is a 4-channel
         ``brats*`` bundle), ``("image",)`` for one channel, else the nnU-Net indices ``"0000"``....
     """
-    if channel_def:
+    if channel_def and all(str(k).isdigit() for k in channel_def):
         names = tuple(canonical_channel(channel_def[k]) for k in sorted(channel_def, key=lambda k: int(k)))
         if len(names) > 1 or names[0] in CHANNEL_ALIASES:
             return names
