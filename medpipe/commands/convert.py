@@ -14,8 +14,6 @@ import re
 import sys
 from pathlib import Path
 
-from medpipe.io.dicom import find_series, load_series
-from medpipe.io.nifti import write_nifti
 
 
 def add_arguments(parser):
@@ -36,6 +34,9 @@ def _name(series, taken: set[str]) -> str:
 
 
 def run(args) -> int:
+    from medpipe.io.dicom import find_series, load_series
+    from medpipe.io.nifti import write_nifti
+
     source, output = Path(args.input), Path(args.output)
     if not source.exists():
         print(f"medpipe convert: INPUT must be an existing DICOM folder or file, got {str(source)!r}",

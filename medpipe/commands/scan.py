@@ -11,7 +11,6 @@ import os
 import sys
 from pathlib import Path
 
-from medpipe.io.dicom import find_series
 
 _OTHER_SUFFIXES = {".nii": "nifti", ".nii.gz": "nifti", ".nrrd": "nrrd", ".mha": "mha", ".h5": "kspace",
                    ".cfl": "kspace"}
@@ -53,6 +52,8 @@ def format_table(rows: list[list[str]], header: list[str]) -> str:
 
 
 def run(args) -> int:
+    from medpipe.io.dicom import find_series
+
     root = Path(args.input)
     if not root.exists():
         print(f"medpipe scan: INPUT must be an existing folder or file, got {str(root)!r}", file=sys.stderr)
