@@ -108,7 +108,7 @@ class BettiMatchingLoss(_Loss):
         check_connectivity(connectivity, 3)
         self.connectivity, self.include_background = connectivity, include_background
         self.sigmoid, self.softmax = sigmoid, softmax
-        self.engine = load_reference()
+        load_reference()  # fail at construction, with the install hint, rather than mid-training
 
     @staticmethod
     def _pair_loss(prediction: torch.Tensor, target: torch.Tensor, result) -> torch.Tensor:
@@ -137,7 +137,7 @@ class BettiMatchingLoss(_Loss):
             prediction, truth = 1.0 - input[b, c], 1.0 - target[b, c]
             predictions.append(_refine(prediction) if full else prediction)
             targets.append(_refine(truth) if full else truth)
-        results = self.engine.compute_matching(
+        results = load_reference().compute_matching(
             [np.ascontiguousarray(p.detach().cpu().numpy(), dtype=np.float64) for p in predictions],
             [np.ascontiguousarray(t.detach().cpu().numpy(), dtype=np.float64) for t in targets],
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -92,6 +94,8 @@ def test_betti_matching_loss_channels_and_reduction():
     assert BettiMatchingLoss(include_background=True, reduction="none")(probabilities, target).shape == (2, 2)
     logits = torch.logit(probabilities)
     assert BettiMatchingLoss(sigmoid=True)(logits, target).item() == pytest.approx(per_item.mean().item())
+    copied = copy.deepcopy(BettiMatchingLoss(reduction="sum"))  # losses get copied by trainers
+    assert copied(probabilities, target).item() == pytest.approx(per_item.sum().item())
 
 
 def test_refine_matches_numpy_twin():
