@@ -1,6 +1,6 @@
 """Reconstruction quality as the fastMRI challenge reports it: SSIM, PSNR and NMSE on magnitudes.
 
-Conventions follow ``fastmri/evaluate.py`` (Zbontar et al., arXiv:1811.08839, Sec. 4.2):
+Conventions follow ``fastmri/evaluate.py`` (Zbontar et al., arXiv:1811.08839):
 
 - all three compare a magnitude reconstruction with the reference over a whole volume (leading axes
   are slices);

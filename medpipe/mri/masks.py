@@ -9,8 +9,9 @@ k-space ``(B, C, H, W)``; 1D (column) masks are constant along ``H``, the readou
   ``EquispacedMaskFractionFunc`` (Zbontar et al., arXiv:1811.08839): a fully sampled centre of
   ``round(W * center_fraction)`` columns plus random or equally spaced columns, chosen so that the
   expected acceleration is ``acceleration``.
-- :func:`poisson_disc_mask`: variable-density Poisson disc in the phase-encode plane (Lustig et al.,
-  MRM 2007), with a fully sampled calibration rectangle, corners cropped.
+- :func:`poisson_disc_mask`: variable-density Poisson disc in the phase-encode plane, the pattern of
+  compressed-sensing 3D acquisitions (Vasanawala et al., Radiology 256:607, 2010), with a fully
+  sampled calibration rectangle, corners cropped.
 - :func:`gaussian_mask`: 2D variable-density random sampling from a Gaussian density.
 """
 

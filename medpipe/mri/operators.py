@@ -93,7 +93,7 @@ def log_likelihood_gradient(
 
     ``grad = sum_c conj(S_c) F^-1 (M F (S_c x) - M y_c) / sigma^2``, the quantity the RIM receives
     at each step (Lønning et al., "Recurrent inference machines for reconstructing heterogeneous MRI
-    data", MedIA 2019; Karkalousos et al. 2022, eq. 3). It is the gradient with respect to the real
+    data", MedIA 2019; Karkalousos et al. 2022). It is the gradient with respect to the real
     and imaginary parts jointly, ``df/dRe(x) + i df/dIm(x)``, which is what ``torch.autograd`` returns
     for a complex leaf. ``y`` is masked too, so fully sampled k-space can be passed.
 
