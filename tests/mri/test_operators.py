@@ -1,5 +1,7 @@
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import torch
 
 from medpipe.mri import apply_mask, log_likelihood_gradient, sense_adjoint, sense_forward
@@ -62,3 +64,19 @@ def test_mask_errors():
     with pytest.raises(ValueError, match="`sigma` must be > 0"):
         log_likelihood_gradient(image, kspace, sens, torch.ones(6), sigma=0)
     np.testing.assert_array_equal(apply_mask(kspace, np.ones((7, 6), bool)).numpy(), kspace.numpy())
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    batch=st.integers(1, 2),
+    coils=st.integers(1, 4),
+    height=st.integers(3, 9),
+    width=st.integers(3, 9),
+    seed=st.integers(0, 2**16),
+)
+def test_adjointness_any_shape(batch, coils, height, width, seed):
+    image, sens, kspace, _ = _problem(seed, batch, coils, height, width)
+    mask = (torch.rand(height, width, generator=torch.Generator().manual_seed(seed)) > 0.4).float()
+    lhs = _inner(sense_forward(image, sens, mask), kspace)
+    rhs = _inner(image, sense_adjoint(kspace, sens, mask))
+    np.testing.assert_allclose(lhs.numpy(), rhs.numpy(), rtol=1e-5, atol=1e-5)
