@@ -105,3 +105,25 @@ def test_parity_with_python_m_monai_bundle_run_subprocess(tiny_bundle, tmp_path)
 def _mkdir(path: Path) -> Path:
     path.mkdir(parents=True)
     return path
+
+
+REAL_BUNDLE = Path(__file__).resolve().parents[2] / "bundles" / "brats_mri_revunet_segmentation"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (REAL_BUNDLE / "models" / "model.pt").is_file(), reason="the segmentation bundle ships no weights yet")
+def test_real_bundle_medpipe_run_equals_python_m_monai_bundle_run(tmp_path):
+    from medpipe.batch.runner import RunOptions, run_batch
+    from medpipe.synthetic import brain_phantom, write_brats_case
+
+    for seed in (1, 2):
+        write_brats_case(tmp_path / "scans", f"BraTS_00{seed}", brain_phantom((48, 52, 40), (4.0, 4.0, 4.0), seed=seed))
+    run_batch(RunOptions("brats_mri_revunet_segmentation", str(tmp_path / "scans"), str(tmp_path / "medpipe"), progress=False))
+    command = [sys.executable, "-m", "monai.bundle", "run", "--config_file", str(REAL_BUNDLE / "configs" / "inference.json"),
+               "--meta_file", str(REAL_BUNDLE / "configs" / "metadata.json"), "--bundle_root", str(REAL_BUNDLE),
+               "--dataset_dir", str(tmp_path / "scans"), "--output_dir", str(tmp_path / "monai"), "--device", "$torch.device('cpu')"]
+    subprocess.run(command, check=True, capture_output=True, env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=600)
+    for case_id in ("BraTS_001", "BraTS_002"):
+        theirs = tmp_path / "monai" / f"{case_id}_seg.nii.gz"
+        ours = tmp_path / "medpipe" / case_id / f"{case_id}_seg.nii.gz"
+        np.testing.assert_array_equal(read_pred(ours), read_pred(theirs))

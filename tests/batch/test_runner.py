@@ -172,3 +172,32 @@ def test_usage_errors(tiny_bundle, tmp_path):
         prepare(RunOptions(str(tiny_bundle), str(tmp_path), str(tmp_path / "o"), scheduler="tcp://x:1", dask_workers=2))
     with pytest.raises(ValueError, match="`--dask-workers` must be >= 1"):
         prepare(RunOptions(str(tiny_bundle), str(tmp_path), str(tmp_path / "o"), dask_workers=0))
+
+
+REAL_BUNDLE = Path(__file__).resolve().parents[2] / "bundles" / "brats_mri_revunet_segmentation"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (REAL_BUNDLE / "models" / "model.pt").is_file(), reason="the segmentation bundle ships no weights yet")
+def test_real_segmentation_bundle_on_a_mixed_folder(tmp_path):
+    """The shipped BraTS bundle on medpipe.synthetic's own layouts, side by side with broken cases."""
+    from medpipe.synthetic import brain_phantom, write_brats_case, write_dicom_study, write_nnunet_case
+
+    def phantom(seed):
+        return brain_phantom((48, 52, 40), (4.0, 4.0, 4.0), seed=seed)
+
+    root = tmp_path / "scans"
+    write_brats_case(root / "brats", "BraTS_001", phantom(1))
+    paths = write_brats_case(root / "brats", "BraTS_002", phantom(2))
+    paths["t1ce"].unlink()
+    paths = write_brats_case(root / "brats", "BraTS_003", phantom(3))
+    paths["flair"].write_bytes(b"\x1f\x8b\x08broken")
+    write_nnunet_case(root / "Dataset500", "NN_004", phantom(4))
+    write_dicom_study(root, "study_5", phantom(5), localizer=True)
+    summary = run_batch(RunOptions("brats_mri_revunet_segmentation", str(root), str(tmp_path / "out"), progress=False))
+    assert statuses(summary.rows) == {"BraTS_001": "ok", "BraTS_002": "failed", "BraTS_003": "failed", "NN_004": "ok", "study_5": "ok"}
+    assert summary.exit_code == 2
+    metrics = json.loads((tmp_path / "out" / "BraTS_001" / "metrics.json").read_text())
+    assert {r["label"] for r in metrics["labels"]} <= {"necrotic / non-enhancing core", "oedema", "enhancing tumour (3 with et_label=3)"}
+    assert metrics["geometry_matches_input"] is True
+    assert "Localizer' left out" in (tmp_path / "out" / "logs" / "study_5.log").read_text()
