@@ -3,7 +3,8 @@
 * NIfTI files are grouped by the name before their last ``_``/``-`` part, which names the input:
   a modality spelling (``_t1``, ``_t1ce``, ``-t1c``, ``_flair``, ...), an nnU-Net channel index
   (``_0000``; mapped through a ``dataset.json``'s ``channel_names``/``modality`` when there is one,
-  else the bundle's channel order) or a label (``_seg``; also any file under ``labels*/``).
+  else the bundle's channel order), a suffix the bundle's ``dataset_layout`` declares, or a label
+  (``_seg``; also any file under ``labels*/``).
 * Every top-level folder holding DICOM files is one study; its series are matched to the bundle's
   inputs by :mod:`medpipe.batch.series_rules`.
 * Every ``.h5`` file is one k-space case (reconstruction bundles only).
@@ -127,7 +128,7 @@ def _nnunet_channel_names(folder: Path) -> dict[int, str] | None:
     return None
 
 
-def _classify_nifti(path: Path, channels: tuple[str, ...]) -> tuple[str, str, str]:
+def _classify_nifti(path: Path, channels: tuple[str, ...], suffixes: dict | None = None) -> tuple[str, str, str]:
     """``(case_name, kind, channel)`` with kind ``image``, ``label`` or ``unknown``."""
     stem = _NIFTI.sub("", path.name)
     if path.parent.name.lower().startswith("labels"):
@@ -141,6 +142,8 @@ def _classify_nifti(path: Path, channels: tuple[str, ...]) -> tuple[str, str, st
             if names is not None and index in names:
                 return match["case"], "image", names[index]
             return match["case"], "image", channels[index] if index < len(channels) else token
+        if token.lower() in (suffixes or {}) and suffixes[token.lower()] in channels:
+            return match["case"], "image", suffixes[token.lower()]
         if token.lower() in LABEL_TOKENS:
             return match["case"], "label", ""
         channel = canonical_channel(token)
@@ -177,7 +180,7 @@ def discover_cases(root: str | Path, spec: BundleSpec, rules: dict) -> list[Case
     for path in sorted(p for p in root.rglob("*") if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts)):
         rel = path.relative_to(root)
         if _NIFTI.search(path.name):
-            name, kind, channel = _classify_nifti(path, channels)
+            name, kind, channel = _classify_nifti(path, channels, spec.suffixes)
             group = groups[name]
             if kind == "image":
                 group["images"][channel].append(str(path))
@@ -185,7 +188,7 @@ def discover_cases(root: str | Path, spec: BundleSpec, rules: dict) -> list[Case
                 group[{"label": "labels", "unknown": "unknown"}[kind]].append(str(path))
             if re.search(r"[_\-]\d{4}$", _NIFTI.sub("", path.name)) and kind == "image":
                 group["layout"] = "nnunet"
-            elif kind == "image" and channel in CHANNEL_ALIASES:
+            elif kind == "image" and (channel in CHANNEL_ALIASES or channel in spec.suffixes.values()):
                 group["layout"] = "brats"
         elif path.suffix.lower() in (".h5", ".hdf5"):
             case_id = _safe_id(path.stem)

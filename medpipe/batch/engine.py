@@ -42,6 +42,8 @@ class BundleSpec:
         output_channels: ``outputs.pred.channel_def`` as ``{index: name}`` (may be empty).
         task: ``"segmentation"``, ``"reconstruction"`` or ``"other"``.
         metadata: the parsed ``metadata.json``.
+        suffixes: file-name suffix token -> input, from the ``dataset_layout`` the bundle's
+            ``inference.json`` declares (``"{case_id}_t1ce.nii.gz"`` gives ``{"t1ce": "t1ce"}``).
     """
 
     name: str
@@ -51,6 +53,25 @@ class BundleSpec:
     output_channels: dict[int, str] = field(default_factory=dict)
     task: str = "other"
     metadata: dict = field(default_factory=dict, compare=False, repr=False)
+    suffixes: dict = field(default_factory=dict)
+
+
+def _layout_suffixes(inference: Path) -> dict[str, str]:
+    """Suffix tokens of the ``dataset_layout.images`` patterns in ``inference.json`` (raw JSON)."""
+    import re
+
+    from medpipe.batch.series_rules import canonical_channel
+
+    try:
+        images = json.loads(inference.read_text()).get("dataset_layout", {}).get("images", {})
+    except (OSError, json.JSONDecodeError, AttributeError):
+        return {}
+    suffixes = {}
+    for key, pattern in (images.items() if isinstance(images, dict) else []):
+        match = re.search(r"\{case_id\}[_\-]([A-Za-z0-9]+)\.nii(\.gz)?$", str(pattern))
+        if match:
+            suffixes[match[1].lower()] = canonical_channel(key)
+    return suffixes
 
 
 def resolve_bundle(bundle: str | Path) -> BundleSpec:
@@ -86,7 +107,8 @@ def resolve_bundle(bundle: str | Path) -> BundleSpec:
     task = "segmentation" if "segmentation" in described else "reconstruction" if "reconstruction" in described else "other"
     if task == "reconstruction":
         channels = ("kspace",)  # one fastMRI HDF5 file per case, whatever its coil channels
-    return BundleSpec(candidate.name, candidate.resolve(), input_key, channels, output_channels, task, metadata)
+    suffixes = _layout_suffixes(candidate / "configs" / "inference.json")
+    return BundleSpec(candidate.name, candidate.resolve(), input_key, channels, output_channels, task, metadata, suffixes)
 
 
 def bundle_digest(spec: BundleSpec) -> str:

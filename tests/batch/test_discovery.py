@@ -109,3 +109,20 @@ def test_kspace_files_are_skipped_for_an_image_bundle_and_used_by_a_recon_bundle
 def test_not_a_folder_is_a_usage_error(tmp_path):
     with pytest.raises(ValueError, match="`input` must be an existing folder"):
         discover_cases(tmp_path / "absent", BRATS, RULES)
+
+
+def test_suffixes_declared_by_the_bundle_layout(tmp_path):
+    from tests.batch._data import write_tiny_bundle
+
+    from medpipe.batch.engine import resolve_bundle
+
+    root = write_tiny_bundle(tmp_path / "b")
+    config = json.loads((root / "configs" / "inference.json").read_text())
+    config["dataset_layout"] = {"images": {"t1": "{case_id}_T1PRE.nii.gz", "t1ce": "{case_id}_T1POST.nii.gz",
+                                           "t2": "{case_id}_T2.nii.gz", "flair": "{case_id}_DARKFLUID.nii.gz"}}
+    (root / "configs" / "inference.json").write_text(json.dumps(config))
+    spec = resolve_bundle(root)
+    assert spec.suffixes == {"t1pre": "t1", "t1post": "t1ce", "t2": "t2", "darkfluid": "flair"}
+    write_brats_like(tmp_path / "scans", "site7", seed=1, names=("T1PRE", "T1POST", "T2", "DARKFLUID"), label=False)
+    (case,) = discover_cases(tmp_path / "scans", spec, RULES)
+    assert case.problem is None and case.inputs["flair"][0].endswith("site7_DARKFLUID.nii.gz")
