@@ -176,8 +176,14 @@ def describe_bundle(path: str | os.PathLike) -> BundleInfo:
 
 
 def list_bundles(root: str | os.PathLike | None = None) -> list[BundleInfo]:
-    """Every bundle under ``root`` (default :func:`bundles_root`), sorted by name."""
+    """Every bundle under ``root`` (default :func:`bundles_root`), sorted by name.
+
+    Raises:
+        ValueError: if ``root`` is not a folder, or a bundle's metadata is invalid.
+    """
     root = Path(root) if root is not None else bundles_root()
+    if not root.is_dir():
+        raise ValueError(f"`root` must be a folder holding bundles, got {str(root)!r}")
     return [describe_bundle(root / name) for name in _bundle_names(root)]
 
 
@@ -271,9 +277,8 @@ def case_datalist(
         raise ValueError(f"`dataset_dir` must be an existing folder, got {str(root)!r}")
     patterns, label_pattern = _layout_patterns(layout)
     first_key, first = next(iter(patterns.items()))
-    regex = re.compile(
-        "^" + re.escape(first).replace(re.escape(CASE_ID), "(?P<case_id>[^/]+)", 1).replace(re.escape(CASE_ID), r"(?P=case_id)") + "$"
-    )
+    escaped = re.escape(first).replace(re.escape(CASE_ID), "(?P<case_id>[^/]+)", 1)
+    regex = re.compile("^" + escaped.replace(re.escape(CASE_ID), "(?P=case_id)") + "$")
     case_ids = set()
     for match in glob.glob(first.replace(CASE_ID, "*"), root_dir=root):
         found = regex.match(Path(match).as_posix())
