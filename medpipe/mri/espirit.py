@@ -32,6 +32,26 @@ def _calibration_matrix(calibration: torch.Tensor, kernel_size: int) -> torch.Te
     return patches.permute(1, 2, 0, 3, 4).reshape(-1, coils * kernel_size * kernel_size)
 
 
+def _image_space_gram(kernels: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """``G(q) = (1/k^2) sum_n v_n(q) v_n(q)^H`` for all pixels, complex64 ``(H, W, C, C)``.
+
+    ``v_n(q) v_n(q)^H`` is the image-space form of the cross-correlation of kernel ``n`` with itself
+    over coil pairs, which spans only ``2k - 1`` lags. So the correlations are summed over kernels on
+    that small grid first, and then ``C^2`` inverse FFTs give ``G``, instead of ``n * C`` FFTs and a
+    per-pixel product: with the centred orthonormal ``ifftc``,
+    ``G = sqrt(N) / k^2 * ifftc(sum_n corr_n)``, lag 0 at the image centre.
+    """
+    _, coils, kernel_size, _ = kernels.shape
+    lags = 2 * kernel_size - 1
+    spectra = torch.fft.fft2(kernels, s=(lags, lags))
+    cross = torch.einsum("ncyx,ndyx->cdyx", spectra, spectra.conj())
+    correlation = torch.fft.fftshift(torch.fft.ifft2(cross), dim=(-2, -1))  # lag 0 at index k - 1
+    placed = torch.zeros(coils, coils, height, width, dtype=torch.complex64, device=kernels.device)
+    top, left = height // 2 - (kernel_size - 1), width // 2 - (kernel_size - 1)
+    placed[..., top : top + lags, left : left + lags] = correlation
+    return (ifftc(placed) * (math.sqrt(height * width) / kernel_size**2)).permute(2, 3, 0, 1)
+
+
 def espirit_maps(
     calibration: torch.Tensor,
     image_shape: tuple[int, int],
@@ -39,7 +59,6 @@ def espirit_maps(
     kernel_size: int = 6,
     threshold: float = 0.02,
     crop: float = 0.95,
-    chunk_size: int = 32,
 ) -> torch.Tensor:
     """One set of ESPIRiT maps (the eigenvector with the largest eigenvalue) from an ACS region.
 
@@ -53,7 +72,6 @@ def espirit_maps(
             result equals sigpy's ``EspiritCalib``.
         threshold: keep singular vectors with ``s >= threshold * s_max``.
         crop: zero the maps where the largest eigenvalue is ``<= crop``.
-        chunk_size: kernels transformed at once (bounds memory at ``chunk_size * C * H * W``).
 
     Returns:
         complex64 maps ``(C, H, W)``, unit norm over coils where kept, coil 0 real and non-negative.
@@ -65,16 +83,8 @@ def espirit_maps(
     keep = int((singular_values >= threshold * singular_values[0]).sum())
     kernels = vh[:keep].reshape(keep, coils, kernel_size, kernel_size)
 
-    scale = math.sqrt(height * width) / kernel_size  # sqrt(N) from the DFT, 1/sqrt(k^2) from the average
-    gram = torch.zeros(height, width, coils, coils, dtype=torch.complex64, device=calibration.device)
-    top, left = height // 2 - kernel_size // 2, width // 2 - kernel_size // 2
-    for start in range(0, keep, chunk_size):
-        chunk = kernels[start : start + chunk_size]
-        padded = torch.zeros(chunk.shape[0], coils, height, width, dtype=torch.complex64, device=calibration.device)
-        padded[..., top : top + kernel_size, left : left + kernel_size] = chunk
-        images = ifftc(padded) * scale  # (n, C, H, W)
-        images = images.permute(2, 3, 1, 0)  # (H, W, C, n)
-        gram += images @ images.conj().transpose(-1, -2)
+    gram = _image_space_gram(kernels, height, width)
+    gram = (gram + gram.conj().transpose(-1, -2)) / 2  # Hermitian up to FFT rounding
     eigenvalues, eigenvectors = torch.linalg.eigh(gram)
     maps = eigenvectors[..., -1]  # (H, W, C), unit norm
     reference = maps[..., :1]
