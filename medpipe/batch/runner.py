@@ -9,6 +9,7 @@ run keeps what it finished; the rerun skips those cases by their resume hash.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import warnings
 from collections.abc import Callable
@@ -143,9 +144,11 @@ def run_batch(options: RunOptions, *, on_result: Callable[[CaseResult], None] | 
     output = Path(config.output)
     output.mkdir(parents=True, exist_ok=True)
     clean_stale_temporaries(output)
-    (output / "run.json").write_text(json.dumps({"bundle": config.spec.name, "bundle_root": str(config.spec.root),
-                                                 "input": str(Path(options.input).resolve()), "device": config.device,
-                                                 "dicom_seg": config.dicom_seg, "part": list(part) if part else None}, indent=1))
+    info = {"bundle": config.spec.name, "bundle_root": str(config.spec.root), "input": str(Path(options.input).resolve()),
+            "device": config.device, "dicom_seg": config.dicom_seg}
+    tmp = output / f".run.json.{os.getpid()}"
+    tmp.write_text(json.dumps(info, indent=1))
+    os.replace(tmp, output / "run.json")  # shards write the same content; the rename keeps it whole
     manifest_path = output / (part_name(*part) if part else "manifest.csv")
     writer = ManifestWriter(manifest_path)
     timings: dict = {}

@@ -2,6 +2,7 @@
 
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -201,3 +202,12 @@ def test_real_segmentation_bundle_on_a_mixed_folder(tmp_path):
     assert {r["label"] for r in metrics["labels"]} <= {"necrotic / non-enhancing core", "oedema", "enhancing tumour (3 with et_label=3)"}
     assert metrics["geometry_matches_input"] is True
     assert "Localizer' left out" in (tmp_path / "out" / "logs" / "study_5.log").read_text()
+
+
+def test_progress_is_quiet_off_a_terminal_or_when_asked(monkeypatch):
+    from medpipe.batch.runner import _progress
+
+    assert _progress(3, True).disable  # pytest's stderr is not a terminal
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    assert not _progress(3, True).disable
+    assert _progress(3, False).disable
