@@ -13,6 +13,7 @@ The chain a reconstruction bundle uses::
    :class:`RandUndersampleKSpaced` draws the seed from ``self.R`` (training) and calls it.
 3. :class:`KSpaceToChannelsd` turns ``kspace`` into the network input ``image``, float32 (2C, H, W, S)
    (real parts of the coils, then imaginary parts; slices last), and ``label`` into (1, H, W, S).
+4. After the network, :class:`SaveMagnituded` writes the magnitude volume (H, W, S) as NIfTI.
 """
 
 from __future__ import annotations
@@ -30,16 +31,20 @@ from medpipe.mri.fft import ifftc
 from medpipe.mri.masks import make_mask
 
 __all__ = [
+    "FILE_FORMATS",
     "LoadKSpaced",
+    "read_calgary_campinas",
     "UndersampleKSpaced",
     "RandUndersampleKSpaced",
     "RandKSpaceSliced",
     "KSpaceToChannelsd",
+    "SaveMagnituded",
     "is_undersampled",
 ]
 
-#: k-space whose share of never-sampled (all-coil zero) locations exceeds this is taken as undersampled.
-UNDERSAMPLED_ZERO_FRACTION = 0.05
+#: k-space whose share of never-sampled (all-coil zero) locations exceeds this is taken as undersampled; fully
+#: sampled files can have some zeros (fastMRI knee width padding, Calgary-Campinas partial Fourier, ~15%).
+UNDERSAMPLED_ZERO_FRACTION = 0.3
 
 
 def is_undersampled(kspace: torch.Tensor) -> bool:
@@ -48,13 +53,45 @@ def is_undersampled(kspace: torch.Tensor) -> bool:
     return bool(never_sampled.float().mean() > UNDERSAMPLED_ZERO_FRACTION)
 
 
-def _read_any(path: str) -> dict:
+FILE_FORMATS = ("auto", "fastmri", "bart", "calgary_campinas")
+
+
+def read_calgary_campinas(path: str) -> np.ndarray:
+    """Calgary-Campinas multi-channel k-space as centred complex64 (S, C, H, W).
+
+    The CC-359 raw files hold a float ``kspace`` dataset (slices, H, W, 2C) with real and imaginary parts
+    interleaved along the last axis, transformed without FFT shifts (DIRECT's ``CalgaryCampinasDataset``
+    splits ``[..., ::2] + 1j [..., 1::2]``; atommic reads it with ``fft_centered: false``). The image is
+    recovered with the uncentred inverse FFT and transformed back with medpipe's centred FFT.
+    """
+    import h5py
+
+    with h5py.File(path, "r") as f:
+        if "kspace" not in f:
+            raise ValueError(f"Calgary-Campinas file {path!r} must have a `kspace` dataset, got {sorted(f)}")
+        data = np.asarray(f["kspace"][()])
+    if np.iscomplexobj(data) or data.ndim != 4 or data.shape[-1] % 2:
+        raise ValueError(
+            f"Calgary-Campinas `kspace` in {path!r} must be float (slices, H, W, 2C) with interleaved real and "
+            f"imaginary parts, got {data.dtype} {data.shape}"
+        )
+    kspace = (data[..., ::2] + 1j * data[..., 1::2]).astype(np.complex64).transpose(0, 3, 1, 2)
+    image = np.fft.ifft2(kspace, norm="ortho")
+    centred = np.fft.fftshift(np.fft.fft2(np.fft.ifftshift(image, axes=(-2, -1)), norm="ortho"), axes=(-2, -1))
+    return centred.astype(np.complex64)
+
+
+def _read_any(path: str, file_format: str = "auto") -> dict:
     suffix = Path(path).suffix.lower()
-    if suffix in (".h5", ".hdf5"):
+    if file_format == "auto":
+        file_format = "fastmri" if suffix in (".h5", ".hdf5") else "bart" if suffix in (".cfl", ".hdr", "") else ""
+    if file_format == "fastmri":
         return read_fastmri_h5(path)
-    if suffix in (".cfl", ".hdr", ""):
+    if file_format == "bart":
         return {"kspace": read_cfl(path), "mask": None, "reconstruction_rss": None}
-    raise ValueError(f"k-space file must be fastMRI .h5 or BART .cfl/.hdr, got {path!r}")
+    if file_format == "calgary_campinas":
+        return {"kspace": read_calgary_campinas(path), "mask": None, "reconstruction_rss": None}
+    raise ValueError(f"k-space file must be fastMRI .h5 or BART .cfl/.hdr (or set `file_format`), got {path!r}")
 
 
 class LoadKSpaced(MapTransform):
@@ -66,6 +103,8 @@ class LoadKSpaced(MapTransform):
             absent, ``label`` comes from the file's ``reconstruction_rss`` (if its matrix is (H, W)) or
             the RSS of fully sampled k-space, and is left out for undersampled data without reference.
         mask_key: where the file's own sampling mask goes (float32, broadcastable to (S, C, H, W)).
+        file_format: ``"auto"`` (``.h5`` fastMRI, ``.cfl`` BART), ``"fastmri"``, ``"bart"`` or
+            ``"calgary_campinas"`` (see :func:`read_calgary_campinas`).
         allow_missing_keys: as in MONAI.
     """
 
@@ -74,18 +113,21 @@ class LoadKSpaced(MapTransform):
         keys: str | Sequence[str] = "kspace",
         label_key: str = "label",
         mask_key: str = "mask",
+        file_format: str = "auto",
         allow_missing_keys: bool = False,
     ) -> None:
         super().__init__(keys, allow_missing_keys)
         if len(self.keys) != 1:
             raise ValueError(f"`keys` must name exactly one k-space entry, got {self.keys}")
-        self.label_key, self.mask_key = label_key, mask_key
+        if file_format not in FILE_FORMATS:
+            raise ValueError(f"`file_format` must be one of {FILE_FORMATS}, got {file_format!r}")
+        self.label_key, self.mask_key, self.file_format = label_key, mask_key, file_format
 
     def __call__(self, data: Mapping[Hashable, object]) -> dict:
         d = dict(data)
         for key in self.key_iterator(d):
             path = str(d[key])
-            loaded = _read_any(path)
+            loaded = _read_any(path, self.file_format)
             kspace = torch.from_numpy(np.ascontiguousarray(loaded["kspace"]))
             d[key] = kspace
             d[f"{key}_path"] = path
@@ -285,4 +327,48 @@ class KSpaceToChannelsd(MapTransform):
             }
         if self.label_key in d and torch.is_tensor(d[self.label_key]):
             d[self.label_key] = d[self.label_key].permute(1, 2, 0).unsqueeze(0).float().contiguous()
+        return d
+
+
+class SaveMagnituded(MapTransform):
+    """Write a reconstructed magnitude volume as NIfTI ``{output_dir}/{case_id}_{postfix}.nii.gz``.
+
+    MONAI's ``SaveImaged`` squeezes or appends singleton axes in ways that turn a single slice into a 2D or
+    4D file; this writes exactly (H, W, S) float32 with the affine of the meta dictionary.
+
+    Args:
+        keys: the prediction key, float (1, H, W, S) or (H, W, S).
+        meta_key: the meta dictionary written by :class:`KSpaceToChannelsd` (``filename_or_obj``, ``affine``).
+        output_dir: the output folder (created if needed).
+        output_postfix: appended to the case id.
+    """
+
+    def __init__(
+        self,
+        keys: str | Sequence[str] = "pred",
+        meta_key: str = "image_meta_dict",
+        output_dir: str = "./out",
+        output_postfix: str = "recon",
+    ) -> None:
+        super().__init__(keys, allow_missing_keys=False)
+        self.meta_key, self.output_dir, self.output_postfix = meta_key, Path(output_dir), output_postfix
+
+    def __call__(self, data: Mapping[Hashable, object]) -> dict:
+        import nibabel as nib
+
+        d = dict(data)
+        meta = d.get(self.meta_key) or {}
+        name = str(meta.get("filename_or_obj", "case"))
+        affine = np.asarray(meta.get("affine", np.eye(4)), dtype=np.float64)
+        for key in self.key_iterator(d):
+            volume = torch.as_tensor(d[key]).detach().cpu().float()
+            if volume.ndim == 4 and volume.shape[0] == 1:
+                volume = volume[0]
+            if volume.ndim != 3:
+                raise ValueError(f"`{key}` must be a magnitude volume (1, H, W, S) or (H, W, S), got {tuple(volume.shape)}")
+            self.output_dir.mkdir(parents=True, exist_ok=True)
+            nib.save(
+                nib.Nifti1Image(volume.numpy(), affine),
+                str(self.output_dir / f"{Path(name).name}_{self.output_postfix}.nii.gz"),
+            )
         return d

@@ -15,6 +15,7 @@ from medpipe.transforms.recon_io import (
     LoadKSpaced,
     RandKSpaceSliced,
     RandUndersampleKSpaced,
+    SaveMagnituded,
     UndersampleKSpaced,
     is_undersampled,
 )
@@ -54,7 +55,7 @@ def test_file_mask_is_kept_and_applied(tmp_path, phantom):
 
 def test_bart_reference_and_undersampled_data_left_alone(tmp_path, phantom):
     kspace = phantom.kspace.copy()
-    kspace[..., 1::3] = 0
+    kspace[..., 1::2] = 0
     write_cfl(tmp_path / "ksp", kspace)
     write_cfl(tmp_path / "img", (phantom.image * 3.0)[:, None])
     d = LoadKSpaced("kspace")({"case_id": "bart", "kspace": str(tmp_path / "ksp.cfl"), "label": str(tmp_path / "img.cfl")})
@@ -71,6 +72,25 @@ def test_bart_reference_with_two_map_sets(tmp_path, phantom):
     write_cfl(tmp_path / "img", maps.astype(np.complex64), medpipe_layout=False)
     d = LoadKSpaced("kspace")({"kspace": str(tmp_path / "ksp.cfl"), "label": str(tmp_path / "img.cfl")})
     np.testing.assert_allclose(d["label"][0].numpy(), np.abs(phantom.image[0]) * np.sqrt(1.25), rtol=1e-5)
+
+
+def test_calgary_campinas_layout(tmp_path, phantom):
+    """CC-359 files: float (S, H, W, 2C) interleaved real/imaginary, uncentred FFT."""
+    import h5py
+
+    uncentred = np.fft.fft2(ifftc(torch.from_numpy(phantom.kspace)).numpy(), norm="ortho")
+    interleaved = np.empty((S, H, W, 2 * C), dtype=np.float32)
+    interleaved[..., ::2] = uncentred.real.transpose(0, 2, 3, 1)
+    interleaved[..., 1::2] = uncentred.imag.transpose(0, 2, 3, 1)
+    with h5py.File(tmp_path / "e14089s3_P53248.7.h5", "w") as f:
+        f["kspace"] = interleaved
+    d = LoadKSpaced("kspace", file_format="calgary_campinas")({"kspace": str(tmp_path / "e14089s3_P53248.7.h5")})
+    np.testing.assert_allclose(d["kspace"].numpy(), phantom.kspace, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(d["label"].numpy(), phantom.reconstruction_rss, rtol=1e-4, atol=1e-5)
+    with h5py.File(tmp_path / "bad.h5", "w") as f:
+        f["kspace"] = interleaved[..., :-1]
+    with pytest.raises(ValueError, match=r"must be float \(slices, H, W, 2C\) with interleaved"):
+        LoadKSpaced("kspace", file_format="calgary_campinas")({"kspace": str(tmp_path / "bad.h5")})
 
 
 def test_mask_is_seeded_from_case_id(h5_file):
@@ -109,7 +129,24 @@ def test_slice_and_channels_layout(h5_file):
     torch.testing.assert_close(out["label"][0, ..., 0], rss(ifftc(kspace[:1]), coil_dim=1)[0])
 
 
+@pytest.mark.parametrize("slices", [1, 3])
+def test_save_magnitude_keeps_slice_axis(tmp_path, slices):
+    import nibabel as nib
+
+    volume = torch.rand(1, H, W, slices)
+    meta = {"filename_or_obj": "case_y", "affine": torch.diag(torch.tensor([2.0, 3.0, 4.0, 1.0], dtype=torch.float64))}
+    SaveMagnituded("pred", output_dir=str(tmp_path))({"pred": volume, "image_meta_dict": meta})
+    image = nib.load(tmp_path / "case_y_recon.nii.gz")
+    assert image.shape == (H, W, slices)
+    np.testing.assert_allclose(image.get_fdata(), volume[0].numpy(), rtol=1e-6)
+    np.testing.assert_allclose(image.affine, np.diag([2.0, 3.0, 4.0, 1.0]))
+    with pytest.raises(ValueError, match=r"`pred` must be a magnitude volume"):
+        SaveMagnituded("pred", output_dir=str(tmp_path))({"pred": torch.rand(2, H, W, 1), "image_meta_dict": meta})
+
+
 def test_errors(tmp_path, h5_file, phantom):
+    with pytest.raises(ValueError, match="`file_format` must be one of"):
+        LoadKSpaced("kspace", file_format="dicom")
     with pytest.raises(ValueError, match="`keys` must name exactly one"):
         LoadKSpaced(["a", "b"])
     with pytest.raises(ValueError, match="must be fastMRI .h5 or BART .cfl"):
