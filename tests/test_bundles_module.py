@@ -180,7 +180,7 @@ def test_bundles_command_lists_inputs_and_outputs(tmp_path, monkeypatch, capsys)
     monkeypatch.setenv("MEDPIPE_BUNDLES", str(tmp_path))
     assert cli.main(["bundles"]) == 0
     out = capsys.readouterr().out
-    assert "toy_bundle" in out and "input image: image float32 1 ch [5x6x7]" in out and "output pred" in out
+    assert "toy_bundle" in out and "input image: image float32 1 ch [5 x 6 x 7]" in out and "output pred" in out
     assert cli.main(["bundles", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)[0]["inputs"] == {"image": TENSOR}
 

@@ -18,7 +18,7 @@ def add_arguments(parser):
 def _describe_io(entry) -> str:
     if not isinstance(entry, dict):
         return str(entry)
-    shape = "x".join(str(s) for s in entry.get("spatial_shape", []))
+    shape = " x ".join(str(s) for s in entry.get("spatial_shape", []))
     channels = entry.get("num_channels", "?")
     channel_def = entry.get("channel_def") or {}
     names = ", ".join(str(v) for v in channel_def.values())
