@@ -12,6 +12,8 @@ with ``data_range = max(y)``, averaged over slices.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import torch
 from monai.losses import SSIMLoss
@@ -148,13 +150,20 @@ class ReconstructionMetric(CumulativeIterationMetric):
 
 
 def write_phantom_dataset(
-    folder: str, num_cases: int = 10, *, num_slices: int = 4, shape: tuple[int, int] = (64, 56), num_coils: int = 8,
-    noise_std: float = 0.01, seed: int = 0,
+    folder: str,
+    num_cases: int = 12,
+    *,
+    num_slices: int = 4,
+    shape: tuple[int, int] = (64, 56),
+    num_coils: int = 8,
+    noise_stds: Sequence[float] = (0.002, 0.005, 0.01),
+    seed: int = 0,
 ) -> list[str]:
     """Write fully sampled multi-coil phantoms as fastMRI HDF5 files, ``phantom_000.h5`` ... (deterministic).
 
-    The training set of the reconstruction bundles' shipped weights; case ``i`` uses seed ``seed + i`` and
-    cycles through the T1, T1ce, T2 and FLAIR contrasts.
+    The training set of the reconstruction bundles' shipped weights. Case ``i`` uses seed ``seed + i``,
+    noise ``noise_stds[i % len(noise_stds)]`` (several noise levels, so that the models do not learn one
+    noise floor) and cycles through the T1, T1ce, T2 and FLAIR contrasts.
 
     Returns:
         The written paths.
@@ -163,12 +172,20 @@ def write_phantom_dataset(
 
     from medpipe.synthetic import kspace_phantom, write_fastmri_h5
 
+    if not noise_stds:
+        raise ValueError(f"`noise_stds` must hold at least one noise level, got {noise_stds!r}")
     os.makedirs(folder, exist_ok=True)
     contrasts = ("t1", "t1ce", "t2", "flair")
     paths = []
     for i in range(num_cases):
         phantom = kspace_phantom(
-            shape, num_coils, num_slices=num_slices, seed=seed + i, noise_std=noise_std, contrast=contrasts[i % 4]
+            shape,
+            num_coils,
+            num_slices=num_slices,
+            seed=seed + i,
+            noise_std=float(noise_stds[i % len(noise_stds)]),
+            contrast=contrasts[(i // len(noise_stds) + i) % 4],
         )
         paths.append(str(write_fastmri_h5(os.path.join(folder, f"phantom_{i:03d}.h5"), phantom)))
     return paths
+

@@ -65,12 +65,20 @@ def test_cumulative_metric_on_bundle_layout():
 def test_phantom_dataset_is_deterministic(tmp_path):
     import h5py
 
-    first = write_phantom_dataset(str(tmp_path / "a"), 2, num_slices=1, shape=(16, 14), num_coils=2)
-    again = write_phantom_dataset(str(tmp_path / "b"), 2, num_slices=1, shape=(16, 14), num_coils=2)
+    kwargs = dict(num_slices=1, shape=(16, 14), num_coils=2, noise_stds=(0.0, 0.05))
+    first = write_phantom_dataset(str(tmp_path / "a"), 2, **kwargs)
+    again = write_phantom_dataset(str(tmp_path / "b"), 2, **kwargs)
     assert [p.rsplit("/", 1)[1] for p in first] == ["phantom_000.h5", "phantom_001.h5"]
     for x, y in zip(first, again):
         with h5py.File(x) as fx, h5py.File(y) as fy:
             assert np.array_equal(fx["kspace"][()], fy["kspace"][()])
+    # Case i is kspace_phantom(seed + i) at noise_stds[i % 2]: case 0 noise-free, case 1 noisy.
+    from medpipe.synthetic import kspace_phantom
+
+    for i, noise in enumerate((0.0, 0.05)):
+        expected = kspace_phantom((16, 14), 2, num_slices=1, seed=i, noise_std=noise, contrast=("t1", "t1ce")[i])
+        with h5py.File(first[i]) as f:
+            assert np.array_equal(f["kspace"][()], expected.kspace)
 
 
 def test_errors():
@@ -82,6 +90,8 @@ def test_errors():
         EstimatesLoss(num_cascades=2)(torch.rand(1, 3, 8, 8), torch.rand(1, 1, 8, 8))
     with pytest.raises(ValueError, match=r"`estimates` \(B, N, H, W\) and `target` \(B, 1, H, W\) must match"):
         EstimatesLoss()(torch.rand(1, 3, 8, 8), torch.rand(1, 2, 8, 8))
+    with pytest.raises(ValueError, match="`noise_stds` must hold at least one noise level"):
+        write_phantom_dataset("unused", 1, noise_stds=())
     with pytest.raises(ValueError, match="`metric` must be 'ssim', 'psnr' or 'nmse'"):
         ReconstructionMetric("mae")
     with pytest.raises(ValueError, match="must both be"):
