@@ -23,6 +23,9 @@ Memory (one subprocess per variant and configuration):
   step needs. The fixed threshold makes every tensor above 64 KiB its own mapping, returned on
   free. The table also shows the 8-block configuration under the default allocator, for
   comparison (``--no-fixed-mmap`` measures everything that way).
+* ``saved MiB``: the distinct storages that autograd keeps from the forward for the backward
+  (counted with ``torch.autograd.graph.saved_tensors_hooks``; the weights that convolutions
+  save are included), independent of any allocator.
 * GPU (``--device cuda``, not run on the CPU-only machine this file was committed from):
   ``torch.cuda.max_memory_allocated`` over the step; results go to ``revunet_memory.gpu.json``.
 
@@ -61,6 +64,7 @@ import statistics
 import subprocess
 import sys
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -103,9 +107,17 @@ def _training_step(network: dict, reversible: bool, side: int, device, state=Non
     optimizer = torch.optim.SGD(model.parameters(), lr=1e-3)
     loss_fn = torch.nn.BCEWithLogitsLoss()
 
-    def step() -> float:
+    def step(saved: dict[int, int] | None = None) -> float:
+        """One step; ``saved`` collects {storage address: bytes} that the forward keeps for backward."""
+
+        def pack(tensor: torch.Tensor) -> torch.Tensor:
+            storage = tensor.untyped_storage()
+            saved[storage.data_ptr()] = storage.nbytes()
+            return tensor
+
         optimizer.zero_grad(set_to_none=True)
-        loss = loss_fn(model(image), target)
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t) if saved is not None else nullcontext():
+            loss = loss_fn(model(image), target)
         loss.backward()
         optimizer.step()
         if device.type == "cuda":
@@ -129,14 +141,16 @@ def memory_worker(config: dict) -> dict:
     step, _ = _training_step(network, reversible, config["side"], device)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
+    saved: dict[int, int] = {}
     start = time.perf_counter()
-    loss = step()
+    loss = step(saved)
     elapsed = time.perf_counter() - start
     peak_kib = _status_kib("VmHWM")
     result = {
         "side": config["side"], "reversible": reversible, "loss": loss, "hwm_reset": hwm_reset,
         "baseline_mib": baseline_kib / 1024, "peak_hwm_mib": peak_kib / 1024,
-        "step_mib": (peak_kib - baseline_kib) / 1024, "step_s": elapsed,
+        "step_mib": (peak_kib - baseline_kib) / 1024, "saved_mib": sum(saved.values()) / MIB,
+        "step_s": elapsed,
     }
     if device.type == "cuda":
         result["step_mib"] = torch.cuda.max_memory_allocated(device) / MIB
@@ -248,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"RevUNet channels {NETWORK['channels']}, expansion {NETWORK['expansion']}, "
           f"{args.threads} thread(s), {args.device}; step memory in MiB, time in s")
     print(f"{'blocks':>6} {'side':>5} {'twin MiB':>9} {'rev MiB':>8} {'mem ratio':>9} "
-          f"{'twin s':>7} {'rev s':>7} {'time ratio':>10}", flush=True)
+          f"{'saved twin':>10} {'saved rev':>9} {'twin s':>7} {'rev s':>7} {'time ratio':>10}", flush=True)
     for depth in depths:
         network = {**NETWORK, "blocks_per_level": [depth] * len(NETWORK["channels"])}
         for side in sides:
@@ -268,6 +282,7 @@ def main(argv: list[str] | None = None) -> int:
             row["time_ratio"] = row["timing"]["reversible"] / row["timing"]["twin"]
             print(f"{depth:>6} {side:>5} {row['twin']['step_mib']:>9.1f} "
                   f"{row['reversible']['step_mib']:>8.1f} {row['memory_ratio']:>9.3f} "
+                  f"{row['twin']['saved_mib']:>10.1f} {row['reversible']['saved_mib']:>9.1f} "
                   f"{row['timing']['twin']:>7.2f} {row['timing']['reversible']:>7.2f} "
                   f"{row['time_ratio']:>10.3f}", flush=True)
 
