@@ -79,3 +79,14 @@ def test_errors(channels):
         estimates_magnitude(torch.rand(B, 1, H, W))
     with pytest.raises(ValueError, match="a complex network output must be"):
         estimates_magnitude(torch.rand(B, H, W, dtype=torch.complex64))
+
+
+def test_sensitivity_refinement_is_trained_jointly(channels):
+    from medpipe.networks.sensitivity import SensitivityRefinement
+
+    refine = SensitivityRefinement(features=(4, 4, 8, 8, 16, 4))
+    model = MultiCoilReconstructor(RIM(hidden_channels=4, num_steps=1), sensitivity_model=refine)
+    _, _, sens, _ = model.physics(channels)
+    torch.testing.assert_close((sens.abs() ** 2).sum(1), torch.ones(B, H, W))
+    model(channels).mean().backward()
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in refine.parameters())
