@@ -1,12 +1,11 @@
-"""Tests for medpipe.networks.blocks.reversible (and the MBConv body it couples)."""
+"""Tests for medpipe.networks.blocks.reversible."""
 
 from __future__ import annotations
 
 import pytest
 import torch
-from torch import nn
 
-from medpipe.networks.blocks.mbconv import MBConvBody, make_activation, make_norm
+from medpipe.networks.blocks.mbconv import MBConvBody
 from medpipe.networks.blocks.reversible import ReversibleCoupling, ReversibleStack
 
 
@@ -104,38 +103,6 @@ def test_stack_without_anything_to_differentiate_runs_plainly():
     out = reversible(x)
     assert not out.requires_grad
     torch.testing.assert_close(out, twin(x), rtol=0, atol=0)
-
-
-def test_mbconv_parameter_count():
-    c, e, k = 3, 4, 3
-    body = MBConvBody(3, c, e, k, "instance", "silu", 0.0)
-    h = e * c
-    # expand (no bias) + instance norm affine + depthwise (no bias) + norm + project with bias
-    assert sum(p.numel() for p in body.parameters()) == h * c + 2 * h + h * k**3 + 2 * h + h * c + c
-    with_bias = MBConvBody(2, c, e, k, "none", "relu", 0.0)
-    assert sum(p.numel() for p in with_bias.parameters()) == (h * c + h) + (h * k**2 + h) + (h * c + c)
-
-
-@pytest.mark.parametrize("norm, cls", [("instance", nn.InstanceNorm3d), ("group", nn.GroupNorm), ("layer", nn.GroupNorm), ("none", nn.Identity)])
-def test_make_norm(norm, cls):
-    layer = make_norm(norm, 3, 12)
-    assert isinstance(layer, cls)
-    assert not any(isinstance(b, torch.Tensor) and b.numel() for b in layer.buffers())  # no running stats
-    if norm == "group":
-        assert layer.num_groups == 6
-
-
-def test_make_norm_refuses_batch_with_reason():
-    with pytest.raises(ValueError, match=r"`norm` must be one of .*got 'batch'.*running statistics"):
-        make_norm("batch", 3, 8)
-    with pytest.raises(ValueError, match=r"`norm` must be one of .*got 'instanse'"):
-        make_norm("instanse", 3, 8)
-
-
-def test_make_activation_refuses_unknown():
-    assert isinstance(make_activation("relu6"), nn.ReLU6)
-    with pytest.raises(ValueError, match=r"`act` must be one of .*got 'gelu'"):
-        make_activation("gelu")
 
 
 def _saved_bytes(stack: ReversibleStack, x: torch.Tensor) -> int:

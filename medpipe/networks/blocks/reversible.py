@@ -16,6 +16,11 @@ one block instead of that of all of them, at the price of one extra forward per 
 Dropout inside F and G draws random numbers; the CPU (and CUDA, for CUDA tensors) generator
 state is recorded before each F and G call in the forward and restored for the re-run, inside
 ``torch.random.fork_rng`` so that the caller's random stream is left untouched.
+
+On CPU with glibc's malloc, the resident size may not show the whole saving: glibc raises its
+mmap threshold to the size of freed blocks (up to 32 MiB), after which freed activations stay in
+the heap. Setting ``MALLOC_MMAP_THRESHOLD_=65536`` in the environment (or using jemalloc or
+tcmalloc) lets the RSS follow the live tensors; ``benchmarks/revunet_memory.py`` measures both.
 """
 
 from __future__ import annotations
