@@ -288,7 +288,8 @@ def _train_one_iteration(bundle: str, overrides: dict, tmp_path: Path) -> None:
     trainer = workflow.parser.get_parsed_content("train#trainer")
     workflow.finalize()
     assert trainer.state.iteration == 1
-    losses = [float(item["loss"]) for item in trainer.state.output]
+    outputs = trainer.state.output if isinstance(trainer.state.output, list) else [trainer.state.output]
+    losses = [float(item["loss"]) for item in outputs]
     assert all(math.isfinite(loss) for loss in losses)
     changed = any(not torch.equal(a, b.detach()) for a, b in zip(before, network.parameters()))
     assert changed, "one optimiser step left every parameter unchanged"
