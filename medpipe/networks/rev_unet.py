@@ -257,9 +257,8 @@ def _validate(
             raise ValueError(f"`blocks_per_level` must hold integers >= 1, got {blocks_per_level!r}")
     if isinstance(kernel_size, bool) or not isinstance(kernel_size, int) or kernel_size < 1 or kernel_size % 2 == 0:
         raise ValueError(f"`kernel_size` must be a positive odd integer, got {kernel_size!r}")
-    make_norm(norm, spatial_dims, 2)  # raises the documented message for "batch" and typos
     if norm not in NORMS:
-        raise ValueError(f"`norm` must be one of {NORMS}, got {norm!r}")
+        make_norm(norm, spatial_dims, 2)  # raises, explaining why "batch" is refused
     if act not in ACTIVATIONS:
         raise ValueError(f"`act` must be one of {ACTIVATIONS}, got {act!r}")
     if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
