@@ -1,13 +1,14 @@
 """Training loss and evaluation metrics of the k-space reconstruction bundles.
 
-:class:`EstimatesLoss` weights the loss of every intermediate estimate, as atommic trains RIM and CIRIM:
-per cascade, time step ``t`` of ``T`` gets ``logspace(-1, 0, T)[t]`` and cascade ``k`` of ``K`` gets
-``logspace(-1, 0, K)[k]``; the per-estimate loss is ``l1_weight * L1 + ssim_weight * (1 - SSIM)`` on
-magnitudes divided by the target's maximum (atommic's CIRIM configurations use 0.1 and 0.9).
+:class:`EstimatesLoss` weights the loss of every intermediate estimate, as atommic trains RIM and CIRIM
+(``process_reconstruction_loss`` of its CIRIM): per cascade, time step ``t`` of ``T`` gets
+``logspace(-1, 0, T)[t] / T`` and cascade ``k`` of ``K`` gets ``logspace(-1, 0, K)[k] / K``; the
+per-estimate loss is :class:`medpipe.losses.reconstruction.SSIML1Loss` (atommic's CIRIM configurations
+weigh L1 0.1 and SSIM 0.9) on the bundles' (B, N, H, W) magnitudes.
 
-:class:`ReconstructionMetric` gives fastMRI's SSIM, PSNR and NMSE per case volume (Zbontar et al., 2018):
-``NMSE = ||y - x||^2 / ||y||^2``, ``PSNR = 10 log10(max(y)^2 / MSE)`` and SSIM per slice (7x7 window)
-with ``data_range = max(y)``, averaged over slices.
+:class:`ReconstructionMetric` wraps :func:`medpipe.metrics.reconstruction.reconstruction_metrics` (fastMRI's
+SSIM, PSNR and NMSE per case volume) as a MONAI cumulative metric, with an optional least-squares rescaling
+for references in arbitrary units.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
-from monai.losses import SSIMLoss
 from monai.metrics import CumulativeIterationMetric
-from skimage.metrics import structural_similarity
 from torch import nn
+
+from medpipe.losses.reconstruction import SSIML1Loss
+from medpipe.metrics.reconstruction import reconstruction_metrics as fastmri_metrics
 
 __all__ = ["EstimatesLoss", "ReconstructionMetric", "estimate_weights", "reconstruction_metrics"]
 
@@ -51,8 +53,7 @@ class EstimatesLoss(nn.Module):
         if num_cascades < 1:
             raise ValueError(f"`num_cascades` must be >= 1, got {num_cascades}")
         self.num_cascades = num_cascades
-        self.l1_weight, self.ssim_weight = float(l1_weight), float(ssim_weight)
-        self.ssim = SSIMLoss(spatial_dims=2, data_range=1.0, win_size=7)
+        self.term = SSIML1Loss(ssim_weight=ssim_weight, l1_weight=l1_weight)
 
     def forward(self, estimates: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """Loss.
@@ -73,13 +74,9 @@ class EstimatesLoss(nn.Module):
         if count % self.num_cascades:
             raise ValueError(f"the {count} estimates must split into num_cascades={self.num_cascades} equal groups")
         weights = estimate_weights(count // self.num_cascades, self.num_cascades).to(estimates)
-        scale = target.flatten(1).amax(dim=1).clamp_min(1e-12).reshape(-1, 1, 1, 1)
-        target, estimates = target / scale, estimates / scale
         total = estimates.new_zeros(())
         for n in range(count):
-            estimate = estimates[:, n : n + 1]
-            term = self.l1_weight * (estimate - target).abs().mean() + self.ssim_weight * self.ssim(estimate, target)
-            total = total + weights[n] * term
+            total = total + weights[n] * self.term(estimates[:, n : n + 1], target)
         return total
 
 
@@ -108,12 +105,7 @@ def reconstruction_metrics(prediction: np.ndarray, target: np.ndarray, *, rescal
         prediction, target = prediction[None], target[None]
     if rescale:
         prediction = _rescaled(prediction, target)
-    peak = float(target.max())
-    mse = float(((target - prediction) ** 2).mean())
-    nmse = float(((target - prediction) ** 2).sum() / max((target**2).sum(), 1e-30))
-    psnr = float(10 * np.log10(peak**2 / mse)) if mse > 0 else float("inf")
-    ssim = float(np.mean([structural_similarity(t, p, data_range=peak, win_size=7) for t, p in zip(target, prediction)]))
-    return {"ssim": ssim, "psnr": psnr, "nmse": nmse}
+    return fastmri_metrics(prediction, target)
 
 
 class ReconstructionMetric(CumulativeIterationMetric):
