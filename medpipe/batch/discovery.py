@@ -45,6 +45,8 @@ class Case:
         problem: why the case cannot run (it is reported failed), or ``None``.
         skip_reason: why the case is not for this bundle (reported skipped), or ``None``.
         notes: what discovery left out and why (series not used, localizers).
+        phi_files: one DICOM file per series of the study, read for the identifiers that logs must
+            not show (every series, so a case with no matched series still scrubs its reasons).
     """
 
     case_id: str
@@ -55,6 +57,7 @@ class Case:
     problem: str | None = None
     skip_reason: str | None = None
     notes: tuple = ()
+    phi_files: tuple = ()
 
 
 def _is_dicom(path: Path) -> bool:
@@ -232,7 +235,8 @@ def discover_cases(root: str | Path, spec: BundleSpec, rules: dict) -> list[Case
         inputs = {c: tuple(readable[i]["files"]) for c, i in chosen.items()}
         described = {c: f"#{readable[i]['tags'].get('SeriesNumber', '?')} {readable[i]['tags'].get('SeriesDescription', '')!r}" for c, i in chosen.items()}
         problem = "; ".join(problems) if problems else None
-        cases.append(Case(case_id, "dicom", inputs, None, described, problem, None, tuple(notes + more)))
+        phi_files = tuple(s["files"][0] for s in readable)
+        cases.append(Case(case_id, "dicom", inputs, None, described, problem, None, tuple(notes + more), phi_files))
     return _unique(sorted(cases, key=lambda c: c.case_id))
 
 

@@ -225,9 +225,8 @@ def process_case(case: Case, config: RunConfig) -> CaseResult:
 
     if case.skip_reason:
         return finish("skipped", case.skip_reason)
-    if case.layout == "dicom":
-        for files in case.inputs.values():
-            scrub.add(phi_values(files[0]))
+    for path in case.phi_files or [files[0] for files in case.inputs.values()] if case.layout == "dicom" else []:
+        scrub.add(phi_values(path))
     if case.problem:
         return finish("failed", case.problem)
     stage = "hashing inputs"

@@ -105,3 +105,14 @@ def test_dicom_input_gives_dicom_seg_on_the_source_series(tiny_bundle, tmp_path)
     np.testing.assert_array_equal(label_map, prediction)
     assert set(names.values()) <= {"core", "oedema"}
     assert json.loads((tmp_path / "out" / "study" / "metrics.json").read_text())["dicom_seg"] == "seg.dcm"
+
+
+def test_phi_is_scrubbed_even_when_no_series_matched(tiny_bundle, tmp_path):
+    write_dicom_like(tmp_path / "scans", "study", seed=3, localizer=False, extra=False,
+                     descriptions={"t1": "DOE JOHNATHAN survey"})
+    config = config_for(tiny_bundle, tmp_path / "out")
+    (case,) = discover_cases(tmp_path / "scans", config.spec, config.rules)
+    assert case.inputs == {} and len(case.phi_files) == 1
+    row = process_case(case, config).row
+    assert row.status == "failed"
+    assert "JOHNATHAN" not in (tmp_path / "out" / "logs" / "study.log").read_text() + row.message
