@@ -58,7 +58,7 @@ TEST_SEED = 9001
 VALIDATION_SEED = 8001
 #: (mask type, acceleration, centre fraction), fastMRI's settings.
 SETTINGS = [("equispaced", 4, 0.08), ("random", 4, 0.08), ("equispaced", 8, 0.04), ("random", 8, 0.04)]
-LAMBDA_GRID = (1e-4, 3e-4, 1e-3, 3e-3)
+LAMBDA_GRID = (3e-5, 1e-4, 3e-4, 1e-3, 3e-3)
 CS_ITERATIONS = 60
 
 #: Learned models: the bundle folder, the weights file in it, and overrides of ``inference.json``

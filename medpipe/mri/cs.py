@@ -8,9 +8,11 @@ with ESPIRiT maps ``S``, a Daubechies-4 wavelet ``W`` and
 :class:`sigpy.mri.app.L1WaveletRecon` (FISTA) on the CPU. The data term scales with the square of the
 k-space and the penalty linearly, so a fixed ``lambda`` would regularise loud and quiet scans
 differently; medpipe sets ``lambda = relative_lambda * max|A^H y|``, the maximum magnitude of the
-zero-filled SENSE image, which makes the solution scale with the data. ``relative_lambda = 0.005``
-is the value that worked best on medpipe's synthetic phantoms at 4x and 8x (see
-``benchmarks/recon.py``).
+zero-filled SENSE image, which makes the solution scale with the data. The default
+``relative_lambda = 1e-3`` scored best of {3e-4, 1e-3, 3e-3, 1e-2} against BART's PICS
+reconstruction of the real 8-coil brain slice (``tests/mri/test_cs.py``); ``benchmarks/recon.py``
+tunes it per mask and acceleration on a validation phantom instead (low-noise phantoms prefer
+smaller values at 4x).
 
 The maps come from :func:`medpipe.mri.estimate_sensitivities` with ``method="espirit"``, which
 equals :class:`sigpy.mri.app.EspiritCalib` on square calibration regions (``tests/mri/test_coils.py``)
@@ -79,7 +81,7 @@ def cs_reconstruction(
     *,
     mask=None,
     sens=None,
-    relative_lambda: float = 0.005,
+    relative_lambda: float = 1e-3,
     acs_lines=None,
     max_iter: int = 60,
     wavelet: str = "db4",
