@@ -38,6 +38,7 @@ _LOCATIONS = {
     "ssim": "medpipe.metrics.reconstruction",
     "psnr": "medpipe.metrics.reconstruction",
     "nmse": "medpipe.metrics.reconstruction",
+    "reconstruction_metrics": "medpipe.metrics.reconstruction",
     "jacobian_determinant": "medpipe.metrics.registration",
     "folding_fraction": "medpipe.metrics.registration",
     "volume_ratio": "medpipe.metrics.registration",
