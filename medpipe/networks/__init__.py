@@ -16,6 +16,9 @@ _LOCATIONS = {
     "ConvMGU": "medpipe.networks.rim",
     "IndRNN": "medpipe.networks.rim",
     "RecurrentVarNet": "medpipe.networks.recurrent_varnet",
+    "RecurrentStateInitializer": "medpipe.networks.recurrent_varnet",
+    "MultiCoilReconstructor": "medpipe.networks.reconstructor",
+    "SensitivityRefinement": "medpipe.networks.sensitivity",
 }
 
 __all__ = sorted(_LOCATIONS)
