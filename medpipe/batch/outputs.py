@@ -189,7 +189,7 @@ def _dicom_seg(case, config, prediction: Path, case_dir: Path) -> str:
 
 
 def write_case_outputs(case, config, staged: dict[str, Path], bundle_files: list[Path], case_dir: Path,
-                       bundle_output: dict | None = None) -> list[str]:
+                       bundle_output: dict | None = None, scrub=str) -> list[str]:
     """Move the bundle's files into ``case_dir`` and write metrics, statistics and QC beside them.
 
     Args:
@@ -198,7 +198,8 @@ def write_case_outputs(case, config, staged: dict[str, Path], bundle_files: list
         staged: input name -> NIfTI/HDF5 path the bundle read.
         bundle_files: what the bundle's postprocessing wrote.
         case_dir: the case's (temporary) output folder.
-        bundle_output: the post-processed dataset item (a reconstruction QC reads its ``kspace``).
+        bundle_output: the post-processed dataset item (a reconstruction QC reads its ``image``).
+        scrub: hides patient identifiers in text copied from DICOM headers (series descriptions).
 
     Returns:
         File names inside ``case_dir``, sorted.
@@ -222,6 +223,6 @@ def write_case_outputs(case, config, staged: dict[str, Path], bundle_files: list
             report["dicom_seg"] = _dicom_seg(case, config, predictions[0], case_dir) or None
     report = {"case_id": case.case_id, "bundle": config.spec.name, "layout": case.layout, **report}
     if case.series:
-        report["series"] = case.series
+        report["series"] = {channel: scrub(text) for channel, text in case.series.items()}
     (case_dir / "metrics.json").write_text(json.dumps(report, indent=1, sort_keys=False, allow_nan=False))
     return sorted(p.name for p in case_dir.iterdir() if p.is_file() and not p.name.startswith("."))

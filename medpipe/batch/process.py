@@ -71,7 +71,7 @@ def expected_hash(case: Case, config: RunConfig) -> str:
     """The resume hash of ``case`` under ``config`` (see :mod:`medpipe.batch.resume`)."""
     settings = {"outputs_version": 1, "channels": list(config.spec.channels)}
     if case.layout == "dicom":
-        settings.update(dicom_seg=config.dicom_seg, rules=config.rules)
+        settings.update(dicom_seg=config.dicom_seg, rules=config.rules, keep_phi=config.keep_phi)
     return case_hash(case_input_files(case), config.bundle_digest, settings)
 
 
@@ -259,7 +259,7 @@ def process_case(case: Case, config: RunConfig) -> CaseResult:
             result = engine.run_case(item, tmp / ".bundle")
             stage = "writing outputs"
             after_bundle = time.perf_counter()
-            names = write_case_outputs(case, config, staged, result["files"], tmp, result["output"])
+            names = write_case_outputs(case, config, staged, result["files"], tmp, result["output"], scrub)
         outputs = [f"{case.case_id}/{n}" for n in names]
         shutil.rmtree(tmp / ".bundle", ignore_errors=True)
         shutil.rmtree(tmp / ".inputs", ignore_errors=True)

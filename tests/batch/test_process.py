@@ -116,3 +116,13 @@ def test_phi_is_scrubbed_even_when_no_series_matched(tiny_bundle, tmp_path):
     row = process_case(case, config).row
     assert row.status == "failed"
     assert "JOHNATHAN" not in (tmp_path / "out" / "logs" / "study.log").read_text() + row.message
+
+
+def test_series_descriptions_in_metrics_are_scrubbed(tiny_bundle, tmp_path):
+    write_dicom_like(tmp_path / "scans", "study", seed=3, localizer=False, extra=False,
+                     descriptions={"t1": "T1 AX JOHNATHAN", "t1ce": "T1 AX POST GD", "t2": "T2 AX", "flair": "AX FLAIR"})
+    config = config_for(tiny_bundle, tmp_path / "out")
+    (case,) = discover_cases(tmp_path / "scans", config.spec, config.rules)
+    assert process_case(case, config).row.status == "ok"
+    metrics = json.loads((tmp_path / "out" / "study" / "metrics.json").read_text())
+    assert metrics["series"]["t1"] == "#1 'T1 AX [PHI]'"
