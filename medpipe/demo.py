@@ -78,8 +78,8 @@ def write_demo_scans(output: Path, *, seed: int = 0) -> list[DemoItem]:
     items.append(DemoItem("nnU-Net case", brain / "nnunet", "<case>_0000..0003.nii.gz (t1, t1ce, t2, flair)"))
 
     phantom = synthetic.brain_phantom(BRAIN_SHAPE, BRAIN_SPACING, seed=seed + 20)
-    synthetic.write_dicom_study(brain / "dicom", "demo_study_000", phantom, localizer=True)
-    items.append(DemoItem("DICOM study", brain / "dicom" / "demo_study_000", "one MR series per modality + a localizer"))
+    synthetic.write_dicom_study(brain, "demo_study_000", phantom, localizer=True)
+    items.append(DemoItem("DICOM study", brain / "demo_study_000", "one MR series per modality + a localizer"))
 
     broken_id = "demo_broken_000"
     phantom = synthetic.brain_phantom(BRAIN_SHAPE, BRAIN_SPACING, seed=seed + 30)
