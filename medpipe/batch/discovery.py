@@ -17,6 +17,7 @@ segmentation bundle) carries a ``skip_reason``.
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -72,8 +73,8 @@ def _is_dicom(path: Path) -> bool:
         return False
 
 
-def dicom_series_in(folder: Path) -> list[dict]:
-    """Group the DICOM files under ``folder`` by ``SeriesInstanceUID``.
+def dicom_series_in(folder: Path, files: list[Path] | None = None) -> list[dict]:
+    """Group the DICOM files under ``folder`` (or the given ``files``) by ``SeriesInstanceUID``.
 
     Returns:
         One ``{"uid", "files", "tags"}`` per series, sorted by series number then UID; files that
@@ -84,7 +85,8 @@ def dicom_series_in(folder: Path) -> list[dict]:
 
     groups: dict = defaultdict(list)
     tags: dict = {}
-    for path in sorted(p for p in Path(folder).rglob("*") if p.is_file() and _is_dicom(p)):
+    candidates = files if files is not None else (p for p in Path(folder).rglob("*") if p.is_file() and _is_dicom(p))
+    for path in sorted(candidates):
         try:
             header = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=list(_TAGS))
             uid = str(header.SeriesInstanceUID)
@@ -100,6 +102,39 @@ def dicom_series_in(folder: Path) -> list[dict]:
     if None in groups:
         series.append({"uid": None, "files": groups[None], "tags": tags[None]})
     return series
+
+
+def _dicom_studies(root: Path, files: list[Path]) -> list[tuple[Path, list[Path]]]:
+    """Group DICOM files into cases: one per first-level folder under ``root`` (files directly in
+    ``root`` form one case named after it), split by ``StudyInstanceUID`` when such a folder holds
+    several studies, so that two studies exported side by side are never merged. A split study is
+    named after the deepest folder holding all its files. Unreadable files stay with the first
+    study of their folder, where ``dicom_series_in`` reports them.
+    """
+    import pydicom
+
+    by_folder: dict[Path, list[Path]] = defaultdict(list)
+    for path in files:
+        rel = path.relative_to(root)
+        by_folder[root / rel.parts[0] if len(rel.parts) > 1 else root].append(path)
+    studies = []
+    for folder, folder_files in sorted(by_folder.items()):
+        by_uid: dict[str, list[Path]] = defaultdict(list)
+        unreadable = []
+        for path in folder_files:
+            try:
+                header = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=["StudyInstanceUID"])
+                by_uid[str(header.StudyInstanceUID)].append(path)
+            except Exception:  # noqa: BLE001 - reported per case by dicom_series_in
+                unreadable.append(path)
+        if len(by_uid) <= 1:
+            studies.append((folder, folder_files))
+            continue
+        groups = sorted(by_uid.values(), key=lambda group: str(group[0]))
+        groups[0].extend(unreadable)
+        for group in groups:
+            studies.append((Path(os.path.commonpath([str(p.parent) for p in group])), group))
+    return studies
 
 
 def _tag_value(header, keyword: str):
@@ -178,7 +213,7 @@ def discover_cases(root: str | Path, spec: BundleSpec, rules: dict) -> list[Case
     channels = spec.channels
     wants_kspace = spec.task == "reconstruction"
     groups: dict = defaultdict(lambda: {"images": defaultdict(list), "labels": [], "unknown": [], "layout": "nifti"})
-    dicom_studies: set[Path] = set()
+    dicom_files: list[Path] = []
     cases: list[Case] = []
     for path in sorted(p for p in root.rglob("*") if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts)):
         rel = path.relative_to(root)
@@ -200,7 +235,7 @@ def discover_cases(root: str | Path, spec: BundleSpec, rules: dict) -> list[Case
             else:
                 cases.append(Case(case_id, "fastmri", {}, skip_reason=f"k-space file; bundle {spec.name} takes images"))
         elif _is_dicom(path):
-            dicom_studies.add(root / rel.parts[0] if len(rel.parts) > 1 else root)
+            dicom_files.append(path)
     for name, group in groups.items():
         images = group["images"]
         if not images and not group["unknown"]:
@@ -223,12 +258,12 @@ def discover_cases(root: str | Path, spec: BundleSpec, rules: dict) -> list[Case
             problem = f"missing input(s) {', '.join(missing)}; found {', '.join(found) or 'none'}"
         inputs = {c: tuple(images[c]) for c in channels if c in images}
         cases.append(Case(case_id, group["layout"], inputs, label, problem=problem))
-    for study in sorted(dicom_studies):
+    for study, study_files in _dicom_studies(root, dicom_files):
         case_id = _safe_id(study.name if study != root else root.name)
         if wants_kspace:
             cases.append(Case(case_id, "dicom", skip_reason=f"DICOM images; bundle {spec.name} takes k-space"))
             continue
-        series = dicom_series_in(study)
+        series = dicom_series_in(study, study_files)
         readable = [s for s in series if s["uid"] is not None]
         notes = [f"unreadable DICOM file(s): {s['tags']['error']}" for s in series if s["uid"] is None]
         chosen, problems, more = match_series([s["tags"] for s in readable], rules, channels)

@@ -126,3 +126,15 @@ def test_suffixes_declared_by_the_bundle_layout(tmp_path):
     write_brats_like(tmp_path / "scans", "site7", seed=1, names=("T1PRE", "T1POST", "T2", "DARKFLUID"), label=False)
     (case,) = discover_cases(tmp_path / "scans", spec, RULES)
     assert case.problem is None and case.inputs["flair"][0].endswith("site7_DARKFLUID.nii.gz")
+
+
+def test_dicom_studies_grouped_by_study_uid_at_any_depth(tmp_path):
+    """Two studies exported under one folder are two cases, each named after its own folder."""
+    from medpipe.synthetic import brain_phantom, write_dicom_study
+
+    root = tmp_path / "in"
+    for seed, study in [(1, "study_a"), (2, "study_b")]:
+        write_dicom_study(root / "export" / "dicom", study, brain_phantom((24, 20, 16), (8.0, 8.0, 8.0), seed=seed))
+    cases = discover_cases(root, BRATS, RULES)
+    assert [c.case_id for c in cases] == ["study_a", "study_b"]
+    assert all(c.problem is None and len(c.inputs) == 4 for c in cases)

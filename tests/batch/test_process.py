@@ -59,6 +59,7 @@ def test_phi_in_a_reason_is_scrubbed_unless_kept(tiny_bundle, tmp_path, keep_phi
 
     write_dicom_series(tmp_path / "scans" / "study" / "t1sag", np.ones((21, 22, 4), np.float32), np.diag([2.0, 2.0, 2.0, 1.0]),
                        modality="MR", series_description="T1 SAG", seed=3, series_number=9, patient_id="PID-55501",
+                       study_uid="1.2.826.0.1.3680043.8.498.1003",  # the study write_dicom_like(seed=3) wrote
                        extra_tags={"PatientName": "DOE^JOHNATHAN"})
     config = config_for(tiny_bundle, tmp_path / "out", keep_phi=keep_phi)
     (case,) = discover_cases(tmp_path / "scans", config.spec, config.rules)
