@@ -23,7 +23,6 @@ def test_missing_dask_has_a_clear_message(monkeypatch):
         run_on_dask([], None, print, workers=1)
 
 
-@pytest.mark.slow
 def test_local_cluster_with_two_workers_equals_one_process(tiny_bundle, tmp_path):
     from tests.batch.test_runner import make_mixed_folder
 

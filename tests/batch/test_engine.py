@@ -90,7 +90,6 @@ def test_parity_with_monai_bundle_run(tiny_bundle, tmp_path):
     assert len(np.unique(read_pred(mine))) > 1, "the tiny network must predict more than one label"
 
 
-@pytest.mark.slow
 def test_parity_with_python_m_monai_bundle_run_subprocess(tiny_bundle, tmp_path):
     folder = write_brats_like(tmp_path / "scans", "BraTS_011", seed=11)
     result = BundleEngine(resolve_bundle(tiny_bundle)).run_case({"image": case_paths(folder)}, _mkdir(tmp_path / "ours"))
@@ -110,7 +109,6 @@ def _mkdir(path: Path) -> Path:
 REAL_BUNDLE = Path(__file__).resolve().parents[2] / "bundles" / "brats_mri_revunet_segmentation"
 
 
-@pytest.mark.slow
 @pytest.mark.skipif(not (REAL_BUNDLE / "models" / "model.pt").is_file(), reason="the segmentation bundle ships no weights yet")
 def test_real_bundle_medpipe_run_equals_python_m_monai_bundle_run(tmp_path):
     from medpipe.batch.runner import RunOptions, run_batch

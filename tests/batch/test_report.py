@@ -102,7 +102,6 @@ def _chromium(*args, profile: Path) -> subprocess.CompletedProcess:
     return subprocess.run(command, capture_output=True, text=True, timeout=120, env={**os.environ, "HOME": str(profile)})
 
 
-@pytest.mark.slow
 @pytest.mark.skipif(not Path(CHROMIUM).is_file() or shutil.which(CHROMIUM) is None,
                     reason="Debian's chromium is not installed (apt-get install chromium); the test does not install it")
 def test_report_renders_in_headless_chromium(run_folder, tmp_path):

@@ -178,7 +178,6 @@ def test_usage_errors(tiny_bundle, tmp_path):
 REAL_BUNDLE = Path(__file__).resolve().parents[2] / "bundles" / "brats_mri_revunet_segmentation"
 
 
-@pytest.mark.slow
 @pytest.mark.skipif(not (REAL_BUNDLE / "models" / "model.pt").is_file(), reason="the segmentation bundle ships no weights yet")
 def test_real_segmentation_bundle_on_a_mixed_folder(tmp_path):
     """The shipped BraTS bundle on medpipe.synthetic's own layouts, side by side with broken cases."""

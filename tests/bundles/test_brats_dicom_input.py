@@ -5,13 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 BUNDLE = Path(__file__).resolve().parents[2] / "bundles" / "brats_mri_revunet_segmentation"
 MODALITIES = ("t1", "t1ce", "t2", "flair")
 
 
-@pytest.mark.slow
 def test_inference_from_dicom_series_folders(tmp_path, monkeypatch):
     import nibabel as nib
     import torch

@@ -9,13 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
 BUNDLE = Path(__file__).resolve().parents[2] / "bundles" / "brats_mri_revunet_segmentation"
 SPEC = Path(__file__).resolve().parent / "bundle_specs" / "brats_mri_revunet_segmentation.py"
 
 
-@pytest.mark.slow
 def test_torchrun_multi_gpu_overlay_trains_and_saves(tmp_path):
     module_spec = importlib.util.spec_from_file_location("brats_bundle_spec", SPEC)
     spec = importlib.util.module_from_spec(module_spec)

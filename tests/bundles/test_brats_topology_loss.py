@@ -6,7 +6,6 @@ import importlib.util
 import math
 from pathlib import Path
 
-import pytest
 
 BUNDLE = Path(__file__).resolve().parents[2] / "bundles" / "brats_mri_revunet_segmentation"
 SPEC = Path(__file__).resolve().parent / "bundle_specs" / "brats_mri_revunet_segmentation.py"
@@ -19,7 +18,6 @@ def _spec():
     return module
 
 
-@pytest.mark.slow
 def test_train_iteration_with_cldice_and_betti_matching_terms(tmp_path, monkeypatch):
     import torch
     from monai.bundle import ConfigWorkflow

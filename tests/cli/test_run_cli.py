@@ -89,7 +89,6 @@ def test_a_bundle_that_cannot_load_is_a_usage_error(tmp_path, scans, capsys):
     assert "`bundle` tiny_brats_segmentation must load, got" in err and len(err.strip().splitlines()) == 1
 
 
-@pytest.mark.slow
 def test_sigkill_midway_then_rerun_equals_an_uninterrupted_run(tmp_path):
     """Kill the run (SIGKILL) once the first case's outputs appear; the rerun finishes only the rest."""
     from medpipe.synthetic import brain_phantom, write_nifti

@@ -138,7 +138,6 @@ def test_gantry_tilted_ge_ct_refused_with_angle(real_data):
     assert len(series.files) == 28
 
 
-@pytest.mark.slow
 def test_every_shared_series_matches_dcm2niix(real_data, tmp_path):
     """The whole shared DICOM folder: the same set of series as dcm2niix, and the same voxels."""
     root = real_data / "dicom"
@@ -170,7 +169,6 @@ def test_reads_medpipe_synthetic_dicom_exactly(tmp_path):
     np.testing.assert_allclose(loaded.affine, affine, atol=1e-6)
 
 
-@pytest.mark.slow
 def test_real_philips_enhanced_mprage_matches_dcm2niix(tmp_path):
     """nibabel's Philips enhanced multi-frame MPRAGE (pixel values blanked in that test file):
     the frame geometry must give dcm2niix's affine and shape."""

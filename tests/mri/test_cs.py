@@ -52,7 +52,6 @@ def _bart(path):
     return np.fromfile(path.with_suffix(".cfl"), np.complex64).reshape(dims, order="F")
 
 
-@pytest.mark.slow
 @pytest.mark.realdata
 def test_real_brain_slice_espirit_matches_sigpy_and_cs_beats_zero_filled(real_data):
     sigpy_mri = pytest.importorskip("sigpy.mri")
