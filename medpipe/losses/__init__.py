@@ -7,7 +7,7 @@ reconstruction losses (``SSIML1Loss``, ``time_step_weights``) live in
 
 from __future__ import annotations
 
-import importlib
+from medpipe._lazy import lazy_exports
 
 _LOCATIONS = {
     "BettiMatchingLoss": "medpipe.losses.topology",
@@ -23,13 +23,4 @@ _LOCATIONS = {
 }
 
 __all__ = sorted(_LOCATIONS)
-
-
-def __getattr__(name: str):
-    if name not in _LOCATIONS:
-        raise AttributeError(f"module 'medpipe.losses' has no attribute {name!r}")
-    return getattr(importlib.import_module(_LOCATIONS[name]), name)
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LOCATIONS))
+__getattr__, __dir__ = lazy_exports(__name__, _LOCATIONS)

@@ -9,7 +9,7 @@ a module that is not installed yet only fails when its names are used. The regis
 
 from __future__ import annotations
 
-import importlib
+from medpipe._lazy import lazy_exports
 
 _LOCATIONS = {
     "betti_numbers": "medpipe.metrics.topology",
@@ -45,13 +45,4 @@ _LOCATIONS = {
 }
 
 __all__ = sorted(_LOCATIONS)
-
-
-def __getattr__(name: str):
-    if name not in _LOCATIONS:
-        raise AttributeError(f"module 'medpipe.metrics' has no attribute {name!r}")
-    return getattr(importlib.import_module(_LOCATIONS[name]), name)
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LOCATIONS))
+__getattr__, __dir__ = lazy_exports(__name__, _LOCATIONS)

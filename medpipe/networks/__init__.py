@@ -6,7 +6,7 @@ Bundle configs refer to these names through ``"_target_": "medpipe.networks.<Nam
 
 from __future__ import annotations
 
-import importlib
+from medpipe._lazy import lazy_exports
 
 _LOCATIONS = {
     "RevUNet": "medpipe.networks.rev_unet",
@@ -22,9 +22,4 @@ _LOCATIONS = {
 }
 
 __all__ = sorted(_LOCATIONS)
-
-
-def __getattr__(name: str):
-    if name not in _LOCATIONS:
-        raise AttributeError(f"module 'medpipe.networks' has no attribute {name!r}")
-    return getattr(importlib.import_module(_LOCATIONS[name]), name)
+__getattr__, __dir__ = lazy_exports(__name__, _LOCATIONS)

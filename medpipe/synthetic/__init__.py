@@ -9,7 +9,7 @@ Names are re-exported lazily, so ``import medpipe.synthetic`` stays cheap.
 
 from __future__ import annotations
 
-import importlib
+from medpipe._lazy import lazy_exports
 
 _LOCATIONS = {
     "BrainPhantom": "medpipe.synthetic.brain",
@@ -37,13 +37,4 @@ _LOCATIONS = {
 }
 
 __all__ = sorted(_LOCATIONS)
-
-
-def __getattr__(name: str):
-    if name not in _LOCATIONS:
-        raise AttributeError(f"module 'medpipe.synthetic' has no attribute {name!r}")
-    return getattr(importlib.import_module(_LOCATIONS[name]), name)
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _LOCATIONS)
