@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
 
 _REPO = Path(__file__).resolve().parents[1]
+
+# Oracles installed as console scripts (dcm2niix) live beside the interpreter; `make test` runs
+# .venv/bin/python without activating the venv, so put that folder on PATH for the tests.
+_BIN = str(Path(sys.executable).parent)
+if _BIN not in os.environ.get("PATH", "").split(os.pathsep):
+    os.environ["PATH"] = _BIN + os.pathsep + os.environ.get("PATH", "")
 
 
 def real_data_root() -> Path | None:
