@@ -182,7 +182,7 @@ def run_demo(output: str | Path, *, seed: int = 0, run_bundles: bool = True, pro
     Returns:
         The path of ``OUTPUT/index.html``.
     """
-    output = Path(output)
+    output = Path(output).resolve()  # the batch runner reports absolute paths
     output.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     items = write_demo_scans(output, seed=seed)

@@ -8,9 +8,12 @@ from medpipe import cli
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    out = tmp_path_factory.mktemp("demo") / "demo_out"
-    assert cli.main(["demo", str(out), "--no-progress"]) == 0
-    return out
+    # a relative OUTPUT, as `make demo` passes it
+    base = tmp_path_factory.mktemp("demo")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(base)
+        assert cli.main(["demo", "demo_out", "--no-progress"]) == 0
+    return base / "demo_out"
 
 
 def test_demo_writes_every_layout(demo):
