@@ -193,6 +193,8 @@ def run_demo(output: str | Path, *, seed: int = 0, run_bundles: bool = True, pro
     reports: dict[str, tuple[str, Path | None]] = {}
     if run_bundles:
         reports = _run_bundles(output, progress=progress)
+        if reports:
+            print("note: scans/brain/demo_broken_000 lacks its FLAIR on purpose; the segmentation run reports it as failed")
     summary = {
         "seconds": round(time.perf_counter() - start, 2),
         "scans": [{"kind": i.kind, "path": str(i.path.relative_to(output)), **i.details} for i in items],
