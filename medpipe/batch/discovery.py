@@ -30,7 +30,7 @@ __all__ = ["Case", "discover_cases", "dicom_series_in"]
 
 _NIFTI = re.compile(r"\.nii(\.gz)?$", re.IGNORECASE)
 _TOKEN = re.compile(r"^(?P<case>.+)[_\-](?P<token>[A-Za-z0-9]+)$")
-_TAGS = ("SeriesInstanceUID", "SeriesDescription", "SeriesNumber", "Modality", "ImageType", "ProtocolName", "SequenceName")
+_TAGS = ("SeriesInstanceUID", "StudyInstanceUID", "SeriesDescription", "SeriesNumber", "Modality", "ImageType", "ProtocolName", "SequenceName")
 
 
 @dataclass(frozen=True)
@@ -104,37 +104,32 @@ def dicom_series_in(folder: Path, files: list[Path] | None = None) -> list[dict]
     return series
 
 
-def _dicom_studies(root: Path, files: list[Path]) -> list[tuple[Path, list[Path]]]:
-    """Group DICOM files into cases: one per first-level folder under ``root`` (files directly in
-    ``root`` form one case named after it), split by ``StudyInstanceUID`` when such a folder holds
-    several studies, so that two studies exported side by side are never merged. A split study is
-    named after the deepest folder holding all its files. Unreadable files stay with the first
-    study of their folder, where ``dicom_series_in`` reports them.
-    """
-    import pydicom
-
+def _first_level_folders(root: Path, files: list[Path]) -> dict[Path, list[Path]]:
+    """DICOM files by their first-level folder under ``root`` (files directly in ``root``: ``root``)."""
     by_folder: dict[Path, list[Path]] = defaultdict(list)
     for path in files:
         rel = path.relative_to(root)
         by_folder[root / rel.parts[0] if len(rel.parts) > 1 else root].append(path)
-    studies = []
-    for folder, folder_files in sorted(by_folder.items()):
-        by_uid: dict[str, list[Path]] = defaultdict(list)
-        unreadable = []
-        for path in folder_files:
-            try:
-                header = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=["StudyInstanceUID"])
-                by_uid[str(header.StudyInstanceUID)].append(path)
-            except Exception:  # noqa: BLE001 - reported per case by dicom_series_in
-                unreadable.append(path)
-        if len(by_uid) <= 1:
-            studies.append((folder, folder_files))
-            continue
-        groups = sorted(by_uid.values(), key=lambda group: str(group[0]))
-        groups[0].extend(unreadable)
-        for group in groups:
-            studies.append((Path(os.path.commonpath([str(p.parent) for p in group])), group))
-    return studies
+    return dict(sorted(by_folder.items()))
+
+
+def _split_studies(folder: Path, series: list[dict]) -> list[tuple[Path, list[dict]]]:
+    """One case per first-level folder, split by ``StudyInstanceUID`` when the folder holds several
+    studies, so that two studies exported side by side are never merged. A split study is named
+    after the deepest folder holding all its files; unreadable files stay with the first study.
+    """
+    studies: dict[str, list[dict]] = defaultdict(list)
+    for item in series:
+        if item["uid"] is not None:
+            studies[str(item["tags"].get("StudyInstanceUID"))].append(item)
+    if len(studies) <= 1:
+        return [(folder, series)]
+    groups = sorted(studies.values(), key=lambda group: group[0]["files"][0])
+    groups[0].extend(item for item in series if item["uid"] is None)
+    return [
+        (Path(os.path.commonpath([str(Path(f).parent) for item in group for f in item["files"]])), group)
+        for group in groups
+    ]
 
 
 def _tag_value(header, keyword: str):
@@ -216,7 +211,6 @@ def discover_cases(root: str | Path, spec: BundleSpec, rules: dict) -> list[Case
     dicom_files: list[Path] = []
     cases: list[Case] = []
     for path in sorted(p for p in root.rglob("*") if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts)):
-        rel = path.relative_to(root)
         if _NIFTI.search(path.name):
             name, kind, channel = _classify_nifti(path, channels, spec.suffixes)
             group = groups[name]
@@ -258,21 +252,30 @@ def discover_cases(root: str | Path, spec: BundleSpec, rules: dict) -> list[Case
             problem = f"missing input(s) {', '.join(missing)}; found {', '.join(found) or 'none'}"
         inputs = {c: tuple(images[c]) for c in channels if c in images}
         cases.append(Case(case_id, group["layout"], inputs, label, problem=problem))
-    for study, study_files in _dicom_studies(root, dicom_files):
-        case_id = _safe_id(study.name if study != root else root.name)
+    for folder, folder_files in _first_level_folders(root, dicom_files).items():
         if wants_kspace:
+            case_id = _safe_id(folder.name if folder != root else root.name)
             cases.append(Case(case_id, "dicom", skip_reason=f"DICOM images; bundle {spec.name} takes k-space"))
             continue
-        series = dicom_series_in(study, study_files)
-        readable = [s for s in series if s["uid"] is not None]
-        notes = [f"unreadable DICOM file(s): {s['tags']['error']}" for s in series if s["uid"] is None]
-        chosen, problems, more = match_series([s["tags"] for s in readable], rules, channels)
-        inputs = {c: tuple(readable[i]["files"]) for c, i in chosen.items()}
-        described = {c: f"#{readable[i]['tags'].get('SeriesNumber', '?')} {readable[i]['tags'].get('SeriesDescription', '')!r}" for c, i in chosen.items()}
-        problem = "; ".join(problems) if problems else None
-        phi_files = tuple(s["files"][0] for s in readable)
-        cases.append(Case(case_id, "dicom", inputs, None, described, problem, None, tuple(notes + more), phi_files))
+        for study, series in _split_studies(folder, dicom_series_in(folder, folder_files)):
+            cases.append(_dicom_case(root, study, series, rules, channels))
     return _unique(sorted(cases, key=lambda c: c.case_id))
+
+
+def _dicom_case(root: Path, study: Path, series: list[dict], rules: dict, channels: tuple[str, ...]) -> Case:
+    """The case of one DICOM study: its series matched to the bundle's inputs by ``rules``."""
+    case_id = _safe_id(study.name if study != root else root.name)
+    readable = [s for s in series if s["uid"] is not None]
+    notes = [f"unreadable DICOM file(s): {s['tags']['error']}" for s in series if s["uid"] is None]
+    chosen, problems, more = match_series([s["tags"] for s in readable], rules, channels)
+    inputs = {c: tuple(readable[i]["files"]) for c, i in chosen.items()}
+    described = {
+        c: f"#{readable[i]['tags'].get('SeriesNumber', '?')} {readable[i]['tags'].get('SeriesDescription', '')!r}"
+        for c, i in chosen.items()
+    }
+    problem = "; ".join(problems) if problems else None
+    phi_files = tuple(s["files"][0] for s in readable)
+    return Case(case_id, "dicom", inputs, None, described, problem, None, tuple(notes + more), phi_files)
 
 
 def _unique(cases: list[Case]) -> list[Case]:

@@ -12,6 +12,8 @@ an integer buffers that dimension only.
 
 from __future__ import annotations
 
+from abc import abstractmethod
+
 from typing import Any, Callable
 
 import numpy as np
@@ -52,8 +54,9 @@ class _PairMetric(CumulativeIterationMetric):
         self.reduction = reduction
         self.get_not_nans = get_not_nans
 
+    @abstractmethod
     def _value(self, pred: np.ndarray, gt: np.ndarray, **kwargs: Any) -> float:
-        raise NotImplementedError
+        """The metric of one binary ``(pred, gt)`` pair; every concrete metric defines it."""
 
     requires_y = True
 

@@ -2,7 +2,7 @@
 
 * BraTS (2021 naming): ``<root>/<case>/<case>_t1.nii.gz``, ``_t1ce``, ``_t2``, ``_flair`` and
   ``_seg.nii.gz`` (labels as stored in the phantom, {0, 1, 2, 4} by default).
-* nnU-Net: ``<root>/images<split>/<case>_<XXXX>.nii.gz`` with channels in the order of
+* nnU-Net: ``<root>/images<split>/<case>_0000.nii.gz``, ``_0001``, … (four-digit channel index) in the order of
   :data:`NNUNET_CHANNELS` (brain: 0000 t1, 0001 t1ce, 0002 t2, 0003 flair; CT: 0000 CT), and
   ``<root>/labels<split>/<case>.nii.gz`` (labels unchanged, BraTS or BTCV values).
 * DICOM study: ``<root>/<study>/<NN>_<description>/0001.dcm ...``, one folder per series: four MR
@@ -26,7 +26,7 @@ from medpipe.synthetic.writers import write_nifti
 
 __all__ = ["MR_SERIES", "NNUNET_CHANNELS", "write_brats_case", "write_dicom_study", "write_nnunet_case"]
 
-#: nnU-Net channel order: the ``_XXXX`` suffix is the index in this tuple.
+#: nnU-Net channel order: the four-digit suffix (``_0000``, ``_0001``, …) is the index in this tuple.
 NNUNET_CHANNELS: dict[str, tuple[str, ...]] = {"brain": MODALITIES, "ct": ("ct",)}
 
 #: Per modality: SeriesNumber, SeriesDescription and acquisition attributes of the MR series.
