@@ -139,12 +139,17 @@ class _ReversibleStackFunction(torch.autograd.Function):
         index = {id(p): i for i, p in enumerate(params)}
         grads: list[torch.Tensor | None] = [None] * len(params)
 
-        def accumulate(module: nn.Module, found: tuple[torch.Tensor | None, ...]) -> None:
-            for p, grad in zip((p for p in module.parameters() if p.requires_grad), found):
-                if grad is None:
-                    continue
-                i = index[id(p)]
-                grads[i] = grad if grads[i] is None else grads[i] + grad
+        def backprop(module: nn.Module, inputs: torch.Tensor, rng, grad_out: torch.Tensor):
+            """Re-run ``module`` on ``inputs`` with grad, add its parameters' gradients for
+            ``grad_out``, and return ``(dL/d inputs or None, module(inputs) detached)``."""
+            leaf, out = _rerun(module, inputs, rng, ctx.autocast)
+            module_params = [p for p in module.parameters() if p.requires_grad]
+            found = torch.autograd.grad(out, [leaf, *module_params], grad_out, allow_unused=True)
+            for p, grad in zip(module_params, found[1:]):
+                if grad is not None:
+                    i = index[id(p)]
+                    grads[i] = grad if grads[i] is None else grads[i] + grad
+            return found[0], out.detach()
 
         y = y.detach()
         grad_y = grad_output
@@ -153,23 +158,15 @@ class _ReversibleStackFunction(torch.autograd.Function):
             dy1, dy2 = torch.chunk(grad_y, 2, dim=1)
             del y, grad_y
             # G first: y2 = x2 + G(y1) gives x2 and adds G's path to dL/dy1.
-            leaf, g_out = _rerun(block.g, y1, rng_g, ctx.autocast)
-            g_params = [p for p in block.g.parameters() if p.requires_grad]
-            found = torch.autograd.grad(g_out, [leaf, *g_params], dy2, allow_unused=True)
-            dy1 = dy1 + found[0] if found[0] is not None else dy1
-            accumulate(block.g, found[1:])
-            with torch.no_grad():
-                x2 = y2 - g_out
-            del leaf, g_out, found, y2
+            grad_in, g_out = backprop(block.g, y1, rng_g, dy2)
+            dy1 = dy1 + grad_in if grad_in is not None else dy1
+            x2 = y2 - g_out
+            del grad_in, g_out, y2
             # Then F: y1 = x1 + F(x2) gives x1 and adds F's path to dL/dx2.
-            leaf, f_out = _rerun(block.f, x2, rng_f, ctx.autocast)
-            f_params = [p for p in block.f.parameters() if p.requires_grad]
-            found = torch.autograd.grad(f_out, [leaf, *f_params], dy1, allow_unused=True)
-            dx2 = dy2 + found[0] if found[0] is not None else dy2
-            accumulate(block.f, found[1:])
-            with torch.no_grad():
-                x1 = y1 - f_out
-            del leaf, f_out, found, y1
+            grad_in, f_out = backprop(block.f, x2, rng_f, dy1)
+            dx2 = dy2 + grad_in if grad_in is not None else dy2
+            x1 = y1 - f_out
+            del grad_in, f_out, y1
             y = torch.cat([x1, x2], dim=1)
             grad_y = torch.cat([dy1, dx2], dim=1)
             del x1, x2, dy1, dy2, dx2
