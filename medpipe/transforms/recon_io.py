@@ -28,7 +28,7 @@ from monai.transforms import MapTransform, Randomizable
 from medpipe.io.kspace import read_cfl, read_cfl_raw, read_fastmri_h5
 from medpipe.mri.coils import rss
 from medpipe.mri.fft import ifftc
-from medpipe.mri.masks import make_mask
+from medpipe.transforms.kspace import UndersampleKSpace
 
 __all__ = [
     "FILE_FORMATS",
@@ -210,14 +210,8 @@ class UndersampleKSpaced(MapTransform):
             return
         if is_undersampled(kspace):
             return
-        mask = make_mask(
-            self.mask_type,
-            tuple(kspace.shape[-2:]),
-            acceleration=self.acceleration,
-            center_fraction=self.center_fraction,
-            seed=seed,
-        )
-        d[key] = kspace * mask
+        # the array twin, built per call: the random subclass redraws acceleration and centre
+        d[key], mask = UndersampleKSpace(self.mask_type, self.acceleration, self.center_fraction)(kspace, seed)
         d[self.mask_key] = mask[None, None]
 
     def __call__(self, data: Mapping[Hashable, object]) -> dict:
