@@ -24,10 +24,12 @@ from pathlib import Path
 import numpy as np
 import torch
 from monai.transforms import MapTransform, Randomizable
+from monai.utils import look_up_option
 
 from medpipe.io.kspace import read_cfl, read_cfl_raw, read_fastmri_h5
 from medpipe.mri.coils import rss
 from medpipe.mri.fft import ifftc
+from medpipe.mri.masks import MASK_FUNCTIONS
 from medpipe.transforms.kspace import UndersampleKSpace
 
 __all__ = [
@@ -226,13 +228,14 @@ class RandUndersampleKSpaced(Randomizable, UndersampleKSpaced):
     """:class:`UndersampleKSpaced` with a fresh mask seed per call drawn from ``self.R`` (training).
 
     Args: as :class:`UndersampleKSpaced`, with ``accelerations`` and ``center_fractions`` lists to pick
-    from (the fastMRI convention: 4x with 0.08, 8x with 0.04).
+    from (the fastMRI convention: 4x with 0.08, 8x with 0.04), and ``mask_type`` either one name or a
+    list of names to pick from per call (e.g. ``["random", "equispaced"]``).
     """
 
     def __init__(
         self,
         keys: str | Sequence[str] = "kspace",
-        mask_type: str = "random",
+        mask_type: str | Sequence[str] = "random",
         accelerations: Sequence[float] = (4.0,),
         center_fractions: Sequence[float] = (0.08,),
         mask_key: str = "mask",
@@ -243,12 +246,20 @@ class RandUndersampleKSpaced(Randomizable, UndersampleKSpaced):
                 "`accelerations` and `center_fractions` must be non-empty and of equal length, "
                 f"got {list(accelerations)} and {list(center_fractions)}"
             )
-        super().__init__(keys, mask_type, accelerations[0], center_fractions[0], mask_key, "", allow_missing_keys)
+        mask_types = [mask_type] if isinstance(mask_type, str) else list(mask_type)
+        if not mask_types or not all(isinstance(name, str) for name in mask_types):
+            raise ValueError(f"`mask_type` must be a mask name or a non-empty list of names, got {mask_type!r}")
+        for name in mask_types:
+            look_up_option(name, MASK_FUNCTIONS)  # unknown names fail here, with a "did you mean" hint
+        super().__init__(keys, mask_types[0], accelerations[0], center_fractions[0], mask_key, "", allow_missing_keys)
+        self.mask_types = mask_types
         self.choices = list(zip(map(float, accelerations), map(float, center_fractions)))
         self._seed = 0
 
     def randomize(self, data: object = None) -> None:
         self.acceleration, self.center_fraction = self.choices[self.R.randint(len(self.choices))]
+        if len(self.mask_types) > 1:
+            self.mask_type = self.mask_types[self.R.randint(len(self.mask_types))]
         self._seed = int(self.R.randint(2**31))
 
     def __call__(self, data: Mapping[Hashable, object]) -> dict:

@@ -115,6 +115,26 @@ def test_random_undersampling_replays_with_the_same_state(h5_file):
         assert torch.equal(a, b)
 
 
+def test_random_undersampling_draws_from_a_list_of_mask_types(h5_file):
+    from medpipe.mri.masks import equispaced_mask, random_mask
+
+    d = LoadKSpaced("kspace")({"kspace": str(h5_file)})
+    transform = RandUndersampleKSpaced("kspace", ["random", "equispaced"], accelerations=[4], center_fractions=[0.2])
+    transform.set_random_state(seed=3)
+    drawn = set()
+    for _ in range(12):
+        out = transform(dict(d))
+        expected = {"random": random_mask, "equispaced": equispaced_mask}[transform.mask_type]
+        mask = expected((H, W), acceleration=4, center_fraction=0.2, seed=transform._seed)
+        assert torch.equal(out["mask"][0, 0], mask)
+        drawn.add(transform.mask_type)
+    assert drawn == {"random", "equispaced"}
+    with pytest.raises(ValueError, match="did you mean 'random'"):
+        RandUndersampleKSpaced("kspace", ["random", "rnadom"])
+    with pytest.raises(ValueError, match="`mask_type` must be a mask name or a non-empty list"):
+        RandUndersampleKSpaced("kspace", [])
+
+
 def test_slice_and_channels_layout(h5_file):
     d = LoadKSpaced("kspace")({"case_id": "case_x", "kspace": str(h5_file)})
     kspace, label = d["kspace"].clone(), d["label"].clone()
