@@ -80,8 +80,10 @@ def espirit_maps(
     kernel_size = max(1, min(kernel_size, min(calibration.shape[-2:]) // 2))
     matrix = _calibration_matrix(calibration.to(torch.complex64), kernel_size)
     _, singular_values, vh = torch.linalg.svd(matrix, full_matrices=False)
-    keep = int((singular_values >= threshold * singular_values[0]).sum())
-    kernels = vh[:keep].reshape(keep, coils, kernel_size, kernel_size)
+    # Zeroing the discarded kernels instead of slicing them off keeps the shapes independent of the
+    # data, so a traced model (``ckpt_export --use_trace``) stays valid for other k-space.
+    keep = (singular_values >= threshold * singular_values[0]).to(vh.dtype)
+    kernels = (vh * keep[:, None]).reshape(-1, coils, kernel_size, kernel_size)
 
     gram = _image_space_gram(kernels, height, width)
     gram = (gram + gram.conj().transpose(-1, -2)) / 2  # Hermitian up to FFT rounding
