@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
-BUNDLE = Path(__file__).resolve().parents[2] / "bundles" / "brats_mri_revunet_segmentation"
+from tests.bundles.workflows import bundle_configs, bundle_workflow
+
+BRATS = "brats_mri_revunet_segmentation"
 MODALITIES = ("t1", "t1ce", "t2", "flair")
 
 
 def test_inference_from_dicom_series_folders(tmp_path, monkeypatch):
     import nibabel as nib
     import torch
-    from monai.bundle import ConfigWorkflow
 
     from medpipe.synthetic import brain_phantom, write_dicom_series
     from medpipe.transforms.brats import brats_label_to_regions
@@ -25,15 +24,13 @@ def test_inference_from_dicom_series_folders(tmp_path, monkeypatch):
             modality="MR", series_description=modality, seed=1003, series_number=number,
         )
     monkeypatch.chdir(tmp_path)
-    workflow = ConfigWorkflow(
-        config_file=str(BUNDLE / "configs" / "inference.json"),
-        meta_file=str(BUNDLE / "configs" / "metadata.json"),
-        logging_file=False,
-        workflow_type="infer",
-        bundle_root=str(BUNDLE),
-        dataset_dir=str(tmp_path / "data"),
-        dataset_layout={"images": {m: "{case_id}/" + m for m in MODALITIES}},
-        output_dir=str(tmp_path / "out"),
+    workflow = bundle_workflow(
+        BRATS, bundle_configs(BRATS, "inference.json"), "infer",
+        {
+            "dataset_dir": str(tmp_path / "data"),
+            "dataset_layout": {"images": {m: "{case_id}/" + m for m in MODALITIES}},
+            "output_dir": str(tmp_path / "out"),
+        },
     )
     workflow.initialize()
     workflow.run()

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+from tests.bundles.bundle_specs import brats_mri_revunet_segmentation as spec
 
 BUNDLE = Path(__file__).resolve().parents[2] / "bundles" / "brats_mri_revunet_segmentation"
-SPEC = Path(__file__).resolve().parent / "bundle_specs" / "brats_mri_revunet_segmentation.py"
 
 
 def test_torchrun_multi_gpu_overlay_trains_and_saves(tmp_path):
-    module_spec = importlib.util.spec_from_file_location("brats_bundle_spec", SPEC)
-    spec = importlib.util.module_from_spec(module_spec)
-    module_spec.loader.exec_module(spec)
     overrides, _ = spec.write_tiny_dataset(tmp_path / "data")
     args = {
         "config_file": [str(BUNDLE / "configs" / "train.json"), str(BUNDLE / "configs" / "multi_gpu_train.json")],

@@ -7,12 +7,12 @@ peak memory of this run are recorded in the bundle's docs/README.md.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-BUNDLE = Path(__file__).resolve().parents[2] / "bundles" / "brats_mri_revunet_segmentation"
+from tests.bundles.workflows import bundle_configs, bundle_workflow
+
+BRATS = "brats_mri_revunet_segmentation"
 CASE = "brats_tcia_example"
 LAYOUT = {"images": {m: f"{{case_id}}/{m}.nii.gz" for m in ("t1", "t1ce", "t2", "flair")}}
 
@@ -21,20 +21,13 @@ LAYOUT = {"images": {m: f"{{case_id}}/{m}.nii.gz" for m in ("t1", "t1ce", "t2", 
 @pytest.mark.realdata
 def test_inference_on_the_real_brats_case(real_data, tmp_path, monkeypatch):
     import nibabel as nib
-    from monai.bundle import ConfigWorkflow
 
     if not (real_data / "nifti" / CASE / "t1.nii.gz").is_file():
         pytest.skip(f"real case nifti/{CASE} not found in {real_data}")
     monkeypatch.chdir(tmp_path)
-    workflow = ConfigWorkflow(
-        config_file=str(BUNDLE / "configs" / "inference.json"),
-        meta_file=str(BUNDLE / "configs" / "metadata.json"),
-        logging_file=False,
-        workflow_type="infer",
-        bundle_root=str(BUNDLE),
-        dataset_dir=str(real_data / "nifti"),
-        dataset_layout=LAYOUT,
-        output_dir=str(tmp_path / "out"),
+    workflow = bundle_workflow(
+        BRATS, bundle_configs(BRATS, "inference.json"), "infer",
+        {"dataset_dir": str(real_data / "nifti"), "dataset_layout": LAYOUT, "output_dir": str(tmp_path / "out")},
     )
     workflow.initialize()
     workflow.run()

@@ -2,36 +2,22 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
-from pathlib import Path
 
+from tests.bundles.bundle_specs import brats_mri_revunet_segmentation as spec
+from tests.bundles.workflows import bundle_configs, bundle_workflow
 
-BUNDLE = Path(__file__).resolve().parents[2] / "bundles" / "brats_mri_revunet_segmentation"
-SPEC = Path(__file__).resolve().parent / "bundle_specs" / "brats_mri_revunet_segmentation.py"
-
-
-def _spec():
-    module_spec = importlib.util.spec_from_file_location("brats_bundle_spec", SPEC)
-    module = importlib.util.module_from_spec(module_spec)
-    module_spec.loader.exec_module(module)
-    return module
+BRATS = "brats_mri_revunet_segmentation"
 
 
 def test_train_iteration_with_cldice_and_betti_matching_terms(tmp_path, monkeypatch):
     import torch
-    from monai.bundle import ConfigWorkflow
 
-    spec = _spec()
     overrides, _ = spec.write_tiny_dataset(tmp_path / "data")
     monkeypatch.chdir(tmp_path)
-    workflow = ConfigWorkflow(
-        config_file=str(BUNDLE / "configs" / "train.json"),
-        meta_file=str(BUNDLE / "configs" / "metadata.json"),
-        logging_file=False,
-        workflow_type="train",
-        bundle_root=str(BUNDLE),
-        **{
+    workflow = bundle_workflow(
+        BRATS, bundle_configs(BRATS, "train.json"), "train",
+        {
             "ckpt_dir": str(tmp_path / "models"),
             **overrides,
             **spec.TRAIN_OVERRIDES,

@@ -40,6 +40,8 @@ import numpy as np
 import pytest
 import torch
 
+from tests.bundles.workflows import bundle_configs, bundle_workflow
+
 REPO = Path(__file__).resolve().parents[2]
 BUNDLES_DIR = REPO / "bundles"
 SPECS_DIR = Path(__file__).resolve().parent / "bundle_specs"
@@ -95,29 +97,12 @@ def load_spec(name: str):
     return module
 
 
-def _configs(name: str, *files: str) -> list[str]:
-    return [str(BUNDLES_DIR / name / "configs" / f) for f in files]
-
-
-def _workflow(name: str, config_files: list[str], workflow_type, overrides: dict):
-    from monai.bundle import ConfigWorkflow
-
-    return ConfigWorkflow(
-        config_file=config_files if len(config_files) > 1 else config_files[0],
-        meta_file=_configs(name, "metadata.json")[0],
-        logging_file=False,
-        workflow_type=workflow_type,
-        bundle_root=str(BUNDLES_DIR / name),
-        **overrides,
-    )
-
-
 def _network(name: str, config_files: list[str], overrides: dict | None = None) -> torch.nn.Module:
     from monai.bundle import ConfigParser
 
     parser = ConfigParser()
     parser.read_config(config_files)
-    parser.read_meta(_configs(name, "metadata.json")[0])
+    parser.read_meta(bundle_configs(name, "metadata.json")[0])
     parser["bundle_root"] = str(BUNDLES_DIR / name)
     for key, value in (overrides or {}).items():
         parser[key] = value
@@ -178,7 +163,7 @@ def test_metadata_valid_against_shipped_schema(bundle, elsewhere):
     meta = validate_metadata(BUNDLES_DIR / bundle)
     assert isinstance(meta["required_packages_version"], dict)
     # MONAI's own check, offline: an existing --filepath is used without downloading.
-    verify_metadata(meta_file=_configs(bundle, "metadata.json")[0], filepath=str(schema_path()))
+    verify_metadata(meta_file=bundle_configs(bundle, "metadata.json")[0], filepath=str(schema_path()))
     section = meta.get("medpipe", {})
     assert section.get("inference_outputs"), "metadata.medpipe.inference_outputs lists the files inference writes"
     assert section.get("evaluation_outputs"), "metadata.medpipe.evaluation_outputs lists the metric files"
@@ -187,7 +172,7 @@ def test_metadata_valid_against_shipped_schema(bundle, elsewhere):
 def test_workflow_properties(bundle, tiny, elsewhere):
     overrides, _ = tiny
     for config, kind in (("train.json", "train"), ("inference.json", "infer")):
-        workflow = _workflow(bundle, _configs(bundle, config), kind, overrides)
+        workflow = bundle_workflow(bundle, bundle_configs(bundle, config), kind, overrides)
         workflow.initialize()
         assert workflow.check_properties() == [], f"{config} lacks MONAI {kind} properties"
 
@@ -197,7 +182,7 @@ def test_network_def_instantiates(bundle_name, config):
     raw = json.loads((BUNDLES_DIR / bundle_name / "configs" / "inference.json").read_text())
     assert raw["network_def"]["_target_"].startswith("medpipe.networks."), "network classes live in medpipe.networks"
     files = ["inference.json"] if config == "inference.json" else ["train.json", config]
-    network = _network(bundle_name, _configs(bundle_name, *files))
+    network = _network(bundle_name, bundle_configs(bundle_name, *files))
     assert isinstance(network, torch.nn.Module)
     assert sum(p.numel() for p in network.parameters()) > 0
 
@@ -206,7 +191,7 @@ def test_model_pt_loads_weights_only(bundle):
     path = BUNDLES_DIR / bundle / "models" / "model.pt"
     assert path.stat().st_size <= MAX_WEIGHTS_BYTES, f"shipped weights should stay small, got {path.stat().st_size} bytes"
     state = torch.load(path, map_location="cpu", weights_only=True)
-    network = _network(bundle, _configs(bundle, "inference.json"))
+    network = _network(bundle, bundle_configs(bundle, "inference.json"))
     network.load_state_dict(state, strict=True)
 
 
@@ -216,8 +201,8 @@ def test_verify_net_in_out(bundle, elsewhere):
     spec = load_spec(bundle)
     verify_net_in_out(
         net_id="network_def",
-        meta_file=_configs(bundle, "metadata.json")[0],
-        config_file=_configs(bundle, "inference.json")[0],
+        meta_file=bundle_configs(bundle, "metadata.json")[0],
+        config_file=bundle_configs(bundle, "inference.json")[0],
         bundle_root=str(BUNDLES_DIR / bundle),
         device="cpu",
         **getattr(spec, "VERIFY_NET_IN_OUT", {}),
@@ -248,9 +233,9 @@ def test_inference_cli_run(bundle, tiny, tmp_path):
     overrides, case_ids = tiny
     output_dir = tmp_path / "out"
     args = {
-        "config_file": _configs(bundle, "inference.json")[0],
-        "meta_file": _configs(bundle, "metadata.json")[0],
-        "logging_file": _configs(bundle, "logging.conf")[0],
+        "config_file": bundle_configs(bundle, "inference.json")[0],
+        "meta_file": bundle_configs(bundle, "metadata.json")[0],
+        "logging_file": bundle_configs(bundle, "logging.conf")[0],
         "bundle_root": str(BUNDLES_DIR / bundle),
         "output_dir": str(output_dir),
         **overrides,
@@ -280,7 +265,7 @@ def _train_one_iteration(bundle: str, overrides: dict, tmp_path: Path) -> None:
         "train#trainer#max_epochs": 1,
         "train#trainer#epoch_length": 1,
     }
-    workflow = _workflow(bundle, _configs(bundle, "train.json"), "train", settings)
+    workflow = bundle_workflow(bundle, bundle_configs(bundle, "train.json"), "train", settings)
     workflow.initialize()
     network = workflow.parser.get_parsed_content("network")
     before = [p.detach().clone() for p in network.parameters()]
@@ -314,7 +299,7 @@ def test_evaluate_writes_metrics(bundle, tiny, elsewhere):
     spec = load_spec(bundle)
     output_dir = elsewhere / "eval"
     settings = {**overrides, **spec.TRAIN_OVERRIDES, "output_dir": str(output_dir)}
-    workflow = _workflow(bundle, _configs(bundle, "train.json", "evaluate.json"), None, settings)
+    workflow = bundle_workflow(bundle, bundle_configs(bundle, "train.json", "evaluate.json"), None, settings)
     workflow.initialize()
     workflow.run()
     workflow.finalize()
@@ -333,13 +318,13 @@ def test_ckpt_export_same_output(bundle, elsewhere):
         net_id="network_def",
         filepath=str(target),
         ckpt_file=str(BUNDLES_DIR / bundle / "models" / "model.pt"),
-        meta_file=_configs(bundle, "metadata.json")[0],
-        config_file=_configs(bundle, "inference.json")[0],
+        meta_file=bundle_configs(bundle, "metadata.json")[0],
+        config_file=bundle_configs(bundle, "inference.json")[0],
         bundle_root=str(BUNDLES_DIR / bundle),
         **export,
     )
     exported = torch.jit.load(str(target), map_location="cpu")
-    network = _network(bundle, _configs(bundle, "inference.json"))
+    network = _network(bundle, bundle_configs(bundle, "inference.json"))
     network.load_state_dict(torch.load(BUNDLES_DIR / bundle / "models" / "model.pt", weights_only=True))
     network.eval()
     x = torch.randn(*export["input_shape"], generator=torch.Generator().manual_seed(0))
@@ -349,7 +334,7 @@ def test_ckpt_export_same_output(bundle, elsewhere):
 
 def test_shipped_weights_meaningful(bundle, elsewhere):
     def run_inference(overrides: dict) -> None:
-        workflow = _workflow(bundle, _configs(bundle, "inference.json"), "infer", overrides)
+        workflow = bundle_workflow(bundle, bundle_configs(bundle, "inference.json"), "infer", overrides)
         workflow.initialize()
         workflow.run()
         workflow.finalize()
